@@ -1,0 +1,37 @@
+"""Eventyard's real local stack: PostgreSQL, Kafka and Kafka Connect + Debezium as processes.
+
+``Stack`` starts, checks and stops the components; ``eventyard-stack`` is its command line;
+the pytest plugin (``eventyard.stack.pytest_plugin``) hands the endpoints to tests.
+"""
+
+from ._component import Component, LaunchSpec, PortSpec
+from ._connect import POSTGRES_CONNECTOR_CLASS
+from ._endpoints import Endpoints
+from ._errors import (
+    ComponentFailed,
+    ConfigError,
+    InstallFailed,
+    PortInUse,
+    PrerequisiteMissing,
+    StackError,
+)
+from ._runner import COMPONENTS, ComponentStatus, Stack
+from ._settings import StackSettings
+
+__all__ = [
+    "COMPONENTS",
+    "POSTGRES_CONNECTOR_CLASS",
+    "Component",
+    "ComponentFailed",
+    "ComponentStatus",
+    "ConfigError",
+    "Endpoints",
+    "InstallFailed",
+    "LaunchSpec",
+    "PortInUse",
+    "PortSpec",
+    "PrerequisiteMissing",
+    "Stack",
+    "StackError",
+    "StackSettings",
+]

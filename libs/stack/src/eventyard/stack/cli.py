@@ -1,0 +1,152 @@
+"""``eventyard-stack``: the real local stack from the command line."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._errors import StackError
+from ._runner import ComponentStatus, Stack
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Start, inspect and stop Eventyard's local stack: PostgreSQL, Kafka, Kafka Connect.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+_out = Console()
+_err = Console(stderr=True, soft_wrap=True)
+
+
+def _stack() -> Stack:
+    return Stack(report=lambda message: _err.print(f"[dim]•[/dim] {message}"))
+
+
+def _table(rows: list[ComponentStatus]) -> Table:
+    table = Table(title="eventyard stack")
+    for column in ("component", "state", "pid", "endpoint", "log"):
+        table.add_column(column)
+    timed = any(row.started_s is not None for row in rows)
+    if timed:
+        table.add_column("up in", justify="right")
+    for row in rows:
+        state = (
+            "[green]ready[/green]"
+            if row.ready
+            else ("[yellow]not ready[/yellow]" if row.pid else "[dim]stopped[/dim]")
+        )
+        cells = [
+            row.name,
+            state,
+            str(row.pid or "-"),
+            "\n".join(row.endpoints.values()) or "-",
+            str(row.log_path),
+        ]
+        if timed:
+            cells.append(f"{row.started_s:.1f} s" if row.started_s is not None else "-")
+        table.add_row(*cells)
+    return table
+
+
+def _fail(error: StackError) -> typer.Exit:
+    _err.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+    return typer.Exit(1)
+
+
+@app.command()
+def up(
+    only: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated components to start (their dependencies come too)."),
+    ] = None,
+) -> None:
+    """Start every component (or only some) and wait until each is ready."""
+    names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+    try:
+        rows = _stack().up(names)
+    except StackError as error:
+        raise _fail(error) from error
+    _out.print(_table([r for r in rows if names is None or r.pid is not None]))
+
+
+@app.command()
+def down(
+    purge: Annotated[bool, typer.Option(help="Also delete all data, logs and pids.")] = False,
+) -> None:
+    """Stop every component cleanly."""
+    try:
+        _stack().down(purge=purge)
+    except StackError as error:
+        raise _fail(error) from error
+
+
+@app.command()
+def status() -> None:
+    """Show each component's state, pid and endpoint."""
+    _out.print(_table(_stack().status()))
+
+
+@app.command()
+def env() -> None:
+    """Print ``export`` lines for every endpoint (use with eval)."""
+    for key, value in _stack().endpoints().items():
+        typer.echo(f"export {key}={shlex.quote(value)}")
+
+
+@app.command()
+def logs(
+    component: Annotated[str | None, typer.Argument(help="One component; all if omitted.")] = None,
+    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.")] = 50,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing.")] = False,
+) -> None:
+    """Print the tail of a component's log."""
+    stack = _stack()
+    try:
+        names = [component] if component else list(stack.components)
+        for name in names:
+            stack.resolve([name])
+            if len(names) > 1:
+                _out.rule(name)
+            _out.print(stack.log_tail(name, lines), markup=False, highlight=False)
+    except StackError as error:
+        raise _fail(error) from error
+    if follow and component:
+        path = stack.components[component].log_path
+        with path.open() as handle:
+            handle.seek(0, 2)
+            while True:
+                line = handle.readline()
+                if line:
+                    typer.echo(line, nl=False)
+                else:
+                    time.sleep(0.2)
+
+
+@app.command()
+def kill(component: Annotated[str, typer.Argument(help="The component to SIGKILL.")]) -> None:
+    """SIGKILL a component, as a crash would (for fault tests)."""
+    try:
+        if not _stack().kill(component):
+            _err.print(f"{component} was not running")
+    except StackError as error:
+        raise _fail(error) from error
+
+
+@app.command()
+def restart(component: Annotated[str, typer.Argument(help="The component to restart.")]) -> None:
+    """Stop a component (if running) and start it again on the same ports."""
+    try:
+        _stack().restart(component)
+    except StackError as error:
+        raise _fail(error) from error
+
+
+def main() -> None:
+    """Entry point of the ``eventyard-stack`` command."""
+    app()
