@@ -9,8 +9,7 @@ sync:
 	$(UV) sync --all-packages --frozen 2>/dev/null || $(UV) sync --all-packages
 
 demo: sync
-	$(UV) run eventyard-stack up
-	$(UV) run python -m eventyard.stack.demo
+	$(UV) run eventyard-stack demo
 
 test: sync
 	$(UV) run eventyard-stack up

@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
-import psycopg
 import pytest
 from confluent_kafka import Consumer, Message
+
+from eventyard.stack import ConnectClient, drop_replication_slot
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -61,54 +61,26 @@ def consume(kafka_bootstrap: str) -> Consume:
 
 
 class Connectors:
-    """Registers Debezium connectors through Connect's REST API and removes them afterwards."""
+    """Debezium connectors registered by one test, removed (with their slots) afterwards."""
 
     def __init__(self, url: str, pg_dsn: str) -> None:
-        self.url = url
+        self.client = ConnectClient(url)
         self.pg_dsn = pg_dsn
         self.created: list[tuple[str, str]] = []
 
     def create(self, name: str, config: dict[str, Any], *, slot: str) -> None:
-        response = httpx.put(f"{self.url}/connectors/{name}/config", json=config, timeout=30)
-        assert response.status_code in {200, 201}, response.text
+        self.client.put(name, config)
         self.created.append((name, slot))
-        self.wait_running(name)
+        self.client.wait_running(name)
 
-    def wait_running(self, name: str, timeout_s: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        last: Any = None
-        while time.monotonic() < deadline:
-            response = httpx.get(f"{self.url}/connectors/{name}/status", timeout=10)
-            if response.status_code == 200:
-                last = response.json()
-                tasks = last.get("tasks", [])
-                if last["connector"]["state"] == "RUNNING" and tasks:
-                    states = {t["state"] for t in tasks}
-                    if states == {"RUNNING"}:
-                        return
-                    if "FAILED" in states:
-                        pytest.fail(f"connector {name} failed: {last}")
-            time.sleep(0.5)
-        pytest.fail(f"connector {name} not running after {timeout_s} s: {last}")
+    def wait_running(self, name: str) -> None:
+        self.client.wait_running(name)
 
     def remove_all(self) -> None:
         for name, slot in self.created:
-            httpx.delete(f"{self.url}/connectors/{name}", timeout=30)
-            self._drop_slot(slot)
-
-    def _drop_slot(self, slot: str) -> None:
-        deadline = time.monotonic() + 30
-        with psycopg.connect(self.pg_dsn, autocommit=True) as conn:
-            while time.monotonic() < deadline:
-                row = conn.execute(
-                    "SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,)
-                ).fetchone()
-                if row is None:
-                    return
-                if not row[0]:
-                    conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
-                    return
-                time.sleep(0.2)
+            self.client.delete(name)
+            drop_replication_slot(self.pg_dsn, slot)
+        self.client.close()
 
 
 @pytest.fixture

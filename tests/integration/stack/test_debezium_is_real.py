@@ -9,29 +9,13 @@ from typing import Any
 import psycopg
 from confluent_kafka import Message
 
-from eventyard.stack import POSTGRES_CONNECTOR_CLASS, Stack
+from eventyard.stack import Stack, postgres_connector_config
 
 Consume = Callable[..., list[Message]]
 
 
-def _connector_config(dsn: str, *, prefix: str, slot: str, table: str) -> dict[str, Any]:
-    info = psycopg.conninfo.conninfo_to_dict(dsn)
-    return {
-        "connector.class": POSTGRES_CONNECTOR_CLASS,
-        "plugin.name": "pgoutput",
-        "database.hostname": str(info.get("host", "127.0.0.1")),
-        "database.port": str(info.get("port", 5432)),
-        "database.user": str(info.get("user", "postgres")),
-        "database.password": str(info.get("password", "")),
-        "database.dbname": str(info["dbname"]),
-        "topic.prefix": prefix,
-        "slot.name": slot,
-        "publication.name": f"{slot}_pub",
-        "publication.autocreate.mode": "filtered",
-        "table.include.list": f"public.{table}",
-        "heartbeat.interval.ms": "1000",
-        "tasks.max": "1",
-    }
+def _connector_config(dsn: str, *, prefix: str, slot: str, table: str) -> dict[str, str]:
+    return postgres_connector_config(dsn, prefix=prefix, slot=slot, tables=[f"public.{table}"])
 
 
 def _changes(messages: list[Message]) -> list[dict[str, Any]]:

@@ -83,6 +83,8 @@ def test_public_surface_is_pinned() -> None:
         "ComponentFailed",
         "ComponentStatus",
         "ConfigError",
+        "ConnectClient",
+        "ConnectorFailed",
         "Endpoints",
         "InstallFailed",
         "LaunchSpec",
@@ -92,4 +94,15 @@ def test_public_surface_is_pinned() -> None:
         "Stack",
         "StackError",
         "StackSettings",
+        "drop_replication_slot",
+        "postgres_connector_config",
     }
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service account is used only as root")
+def test_state_folder_the_postgres_account_cannot_reach_is_named(tmp_path: Path) -> None:
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    stack = Stack(StackSettings(state_dir=closed / "state"))
+    with pytest.raises(ConfigError, match=r"cannot enter /.*chmod o\+x"):
+        stack.components["postgres"].prepare()

@@ -6,6 +6,12 @@ the pytest plugin (``eventyard.stack.pytest_plugin``) hands the endpoints to tes
 
 from ._component import Component, LaunchSpec, PortSpec
 from ._connect import POSTGRES_CONNECTOR_CLASS
+from ._connect_client import (
+    ConnectClient,
+    ConnectorFailed,
+    drop_replication_slot,
+    postgres_connector_config,
+)
 from ._endpoints import Endpoints
 from ._errors import (
     ComponentFailed,
@@ -25,6 +31,8 @@ __all__ = [
     "ComponentFailed",
     "ComponentStatus",
     "ConfigError",
+    "ConnectClient",
+    "ConnectorFailed",
     "Endpoints",
     "InstallFailed",
     "LaunchSpec",
@@ -34,4 +42,6 @@ __all__ = [
     "Stack",
     "StackError",
     "StackSettings",
+    "drop_replication_slot",
+    "postgres_connector_config",
 ]

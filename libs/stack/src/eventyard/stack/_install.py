@@ -82,7 +82,16 @@ def maven_fetch(*, what: str, pom: Path, goals: list[str], target: Path, log_pat
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
-    argv = [mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(pom), f"-Dtarget.dir={staging}", *goals]
+    argv = [
+        mvn,
+        "-B",
+        "-q",
+        "-Dstyle.color=never",
+        "-f",
+        str(pom),
+        f"-Dtarget.dir={staging}",
+        *goals,
+    ]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         log.write(f"\n=== fetching {what}: {' '.join(argv)}\n".encode())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import signal
+import stat
 import subprocess
 from pathlib import Path
 from typing import ClassVar
@@ -12,7 +13,7 @@ from typing import ClassVar
 import psycopg
 
 from ._component import Component, LaunchSpec, PortSpec, Report
-from ._errors import ComponentFailed, PrerequisiteMissing
+from ._errors import ComponentFailed, ConfigError, PrerequisiteMissing
 from ._install import find_pg_bin_dir
 from ._process import read_log_tail
 
@@ -68,8 +69,22 @@ class Postgres(Component):
     def install(self, report: Report) -> None:
         self._bin = find_pg_bin_dir(self.settings.pg_bin_dir, log_path=self.log_path)
 
+    def _check_reachable(self, user: str) -> None:
+        """The service account must be able to walk down to the data folder."""
+        account = pwd.getpwnam(user)
+        for folder in reversed(self.home.parents):
+            mode = folder.stat()
+            if mode.st_uid != account.pw_uid and not mode.st_mode & stat.S_IXOTH:
+                raise ConfigError(
+                    f"postgres: the '{user}' account cannot enter {folder} (mode "
+                    f"{stat.filemode(mode.st_mode)}), which holds the state folder; run "
+                    f"'chmod o+x {folder}' or set EVENTYARD_STATE_DIR to a folder it can reach"
+                )
+
     def prepare(self) -> None:
         user = self._run_as()
+        if user is not None:
+            self._check_reachable(user)
         for folder in (self.home, self.socket_dir):
             folder.mkdir(parents=True, exist_ok=True)
             if user is not None:

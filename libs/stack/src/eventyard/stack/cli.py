@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import shlex
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from ._demo import run_demo
+from ._endpoints import Endpoints
 from ._errors import StackError
 from ._runner import ComponentStatus, Stack
 
@@ -28,10 +31,17 @@ def _stack() -> Stack:
     return Stack(report=lambda message: _err.print(f"[dim]•[/dim] {message}"))
 
 
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _table(rows: list[ComponentStatus]) -> Table:
     table = Table(title="eventyard stack")
     for column in ("component", "state", "pid", "endpoint", "log"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     timed = any(row.started_s is not None for row in rows)
     if timed:
         table.add_column("up in", justify="right")
@@ -46,7 +56,7 @@ def _table(rows: list[ComponentStatus]) -> Table:
             state,
             str(row.pid or "-"),
             "\n".join(row.endpoints.values()) or "-",
-            str(row.log_path),
+            _shown_path(row.log_path),
         ]
         if timed:
             cells.append(f"{row.started_s:.1f} s" if row.started_s is not None else "-")
@@ -145,6 +155,18 @@ def restart(component: Annotated[str, typer.Argument(help="The component to rest
         _stack().restart(component)
     except StackError as error:
         raise _fail(error) from error
+
+
+@app.command()
+def demo() -> None:
+    """Start the stack, then show a row travel from PostgreSQL to Kafka through Debezium."""
+    try:
+        stack = _stack()
+        stack.up()
+        code = run_demo(Endpoints.from_mapping(stack.endpoints()), _out)
+    except StackError as error:
+        raise _fail(error) from error
+    raise typer.Exit(code)
 
 
 def main() -> None:
