@@ -15,7 +15,7 @@ import psycopg
 from ._component import Component, LaunchSpec, PortSpec, Report
 from ._errors import ComponentFailed, ConfigError, PrerequisiteMissing
 from ._install import find_pg_bin_dir
-from ._process import read_log_tail
+from ._process import as_account, read_log_tail
 
 __all__ = ["Postgres"]
 
@@ -74,7 +74,10 @@ class Postgres(Component):
         account = pwd.getpwnam(user)
         for folder in reversed(self.home.parents):
             mode = folder.stat()
-            if mode.st_uid != account.pw_uid and not mode.st_mode & stat.S_IXOTH:
+            if mode.st_uid == account.pw_uid:
+                continue
+            bit = stat.S_IXGRP if mode.st_gid == account.pw_gid else stat.S_IXOTH
+            if not mode.st_mode & bit:
                 raise ConfigError(
                     f"postgres: the '{user}' account cannot enter {folder} (mode "
                     f"{stat.filemode(mode.st_mode)}), which holds the state folder; run "
@@ -103,7 +106,7 @@ class Postgres(Component):
             "--no-locale",
         ]
         done = subprocess.run(
-            argv, capture_output=True, text=True, user=user, cwd=self.home, check=False
+            argv, capture_output=True, text=True, cwd=self.home, check=False, **as_account(user)
         )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("a") as log:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
-__all__ = ["PidFile", "read_log_tail", "spawn"]
+__all__ = ["PidFile", "as_account", "read_log_tail", "spawn"]
 
 
 def _start_time(pid: int) -> int | None:
@@ -116,11 +118,28 @@ def spawn(
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
             cwd=cwd,
-            user=user,
             start_new_session=True,
+            **as_account(user),
         )
     pid_file.write(process.pid)
     return process.pid
+
+
+class _Account(TypedDict, total=False):
+    user: str
+    group: int
+    extra_groups: list[int]
+
+
+def as_account(user: str | None) -> _Account:
+    """``subprocess`` arguments that run a child as ``user`` with that account's own group.
+
+    Only the uid would change otherwise: the child would keep root's group and its folders
+    would be judged by their group bits.
+    """
+    if user is None:
+        return {}
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
 
 
 def read_log_tail(path: Path, lines: int = 30) -> str:
