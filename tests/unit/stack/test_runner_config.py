@@ -2,10 +2,13 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 import eventyard.stack
 from eventyard.stack import ConfigError, Endpoints, PrerequisiteMissing, Stack, StackSettings
+from eventyard.stack._containers import COMPOSE_ENDPOINTS, ComposeStack
 from eventyard.stack._install import require_program
+from eventyard.stack._settings import find_project_root
 from eventyard.stack._state import StackState
 
 pytestmark = pytest.mark.unit
@@ -106,3 +109,25 @@ def test_state_folder_the_postgres_account_cannot_reach_is_named(tmp_path: Path)
     stack = Stack(StackSettings(state_dir=closed / "state"))
     with pytest.raises(ConfigError, match=r"cannot enter /.*chmod o\+x"):
         stack.components["postgres"].prepare()
+
+
+def test_containers_backend_without_a_docker_engine_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PATH", os.devnull)
+    with pytest.raises(PrerequisiteMissing, match="unset EVENTYARD_STACK_BACKEND"):
+        ComposeStack(find_project_root()).up()
+
+
+def test_compose_file_publishes_the_endpoints_the_containers_backend_hands_out() -> None:
+    compose = yaml.safe_load((find_project_root() / "docker-compose.yml").read_text())
+    published = {
+        int(mapping.split(":")[1])
+        for service in compose["services"].values()
+        for mapping in service.get("ports", [])
+    }
+    connect_env = compose["services"]["connect"]["environment"]
+    published.add(int(connect_env["CONNECT_REST_ADVERTISED_PORT"]))  # host networking
+    for url in COMPOSE_ENDPOINTS.as_env().values():
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        assert port in published, url

@@ -69,6 +69,14 @@ class Component(ABC):
         self.ports: dict[str, int] = {}
         self.peers: dict[str, Component] = {}
 
+    @classmethod
+    def available(cls) -> bool:
+        """False when this component cannot run here (an optional package is missing).
+
+        ``up`` without names skips unavailable components; naming one shows why it cannot run.
+        """
+        return True
+
     @property
     def home(self) -> Path:
         """This component's folder under the state folder."""

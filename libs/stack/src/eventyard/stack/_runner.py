@@ -18,12 +18,13 @@ from ._kafka import Kafka
 from ._ports import choose_port
 from ._postgres import Postgres
 from ._process import read_log_tail, spawn
+from ._registry import Registry
 from ._settings import StackSettings
 from ._state import StackState
 
 __all__ = ["COMPONENTS", "ComponentStatus", "Stack"]
 
-COMPONENTS: tuple[type[Component], ...] = (Postgres, Kafka, Connect)
+COMPONENTS: tuple[type[Component], ...] = (Postgres, Kafka, Connect, Registry)
 
 # Folders and files the runner creates; `down --purge` refuses to wipe a folder with others.
 _OWN_ENTRIES = {"state.json", "state.tmp", ".lock", "logs", "pids"}
@@ -73,7 +74,7 @@ class Stack:
     def resolve(self, only: Iterable[str] | None = None) -> list[Component]:
         """The named components and what they depend on, in start order."""
         if only is None:
-            return list(self.components.values())
+            return [c for c in self.components.values() if c.available()]
         wanted: set[str] = set()
         pending = list(only)
         while pending:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,11 +32,14 @@ class StackSettings(BaseSettings):
     """Where the stack keeps its files, which versions it runs, and on which ports.
 
     A port left unset is chosen by the runner: its usual port when free, else any free port.
-    A port set here is used as given, and ``up`` fails if it is taken.
+    A port set here is used as given, and ``up`` fails if it is taken. ``stack_backend``
+    (``EVENTYARD_STACK_BACKEND``) chooses local processes (the default) or the containers of
+    ``docker-compose.yml`` through testcontainers, for the pytest plugin.
     """
 
     model_config = SettingsConfigDict(env_prefix="EVENTYARD_", frozen=True, extra="ignore")
 
+    stack_backend: Literal["local", "containers"] = "local"
     state_dir: Path = Field(default_factory=_default_state_dir)
     cache_dir: Path = Field(default_factory=_default_cache_dir)
 

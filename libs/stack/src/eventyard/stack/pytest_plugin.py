@@ -1,8 +1,9 @@
 """pytest fixtures handing the real stack to tests.
 
 Endpoints given in the environment (``EVENTYARD_PG_DSN``, ``EVENTYARD_KAFKA_BOOTSTRAP``,
-``EVENTYARD_CONNECT_URL``) are used as they are; anything missing is started locally with
-:class:`~eventyard.stack.Stack` (a running stack is reused, and left running afterwards).
+``EVENTYARD_CONNECT_URL``, ``EVENTYARD_REGISTRY_URL``) are used as they are; anything missing
+is started locally with :class:`~eventyard.stack.Stack` (a running stack is reused, and left
+running afterwards), or with ``EVENTYARD_STACK_BACKEND=containers`` from docker-compose.yml.
 Each test gets its own database and unique topic names.
 """
 
@@ -17,8 +18,10 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from psycopg import sql
 
+from ._containers import ComposeStack
 from ._endpoints import Endpoints
 from ._runner import Stack
+from ._settings import StackSettings, find_project_root
 
 __all__ = [
     "connect_url",
@@ -28,6 +31,7 @@ __all__ = [
     "new_topic",
     "pg_database",
     "pg_dsn",
+    "registry_url",
     "unique_name",
 ]
 
@@ -35,25 +39,32 @@ _COMPONENT_FOR = {
     "pg_dsn": "postgres",
     "kafka_bootstrap": "kafka",
     "connect_url": "connect",
+    "registry_url": "registry",
 }
 
 
 class _StackSession:
-    """Starts local components on first use and remembers the endpoints."""
+    """Starts local components (or the compose project) on first use; remembers the endpoints."""
 
     def __init__(self) -> None:
         self.given = Endpoints.from_env()
         self.endpoints = self.given
+        self.settings = StackSettings()
         self._stack: Stack | None = None
+        self.compose: ComposeStack | None = None
 
     @property
     def stack(self) -> Stack:
         if self._stack is None:
-            self._stack = Stack()
+            self._stack = Stack(self.settings)
         return self._stack
 
     def require(self, attribute: str) -> str:
         value = getattr(self.endpoints, attribute)
+        if value is None and self.settings.stack_backend == "containers":
+            self.compose = ComposeStack(find_project_root())
+            self.endpoints = self.given.merged(self.compose.up())
+            value = getattr(self.endpoints, attribute)
         if value is None:
             self.stack.up([_COMPONENT_FOR[attribute]])
             started = Endpoints.from_mapping(self.stack.endpoints())
@@ -64,8 +75,11 @@ class _StackSession:
 
 
 @pytest.fixture(scope="session")
-def _eventyard_session() -> _StackSession:
-    return _StackSession()
+def _eventyard_session() -> Iterator[_StackSession]:
+    session = _StackSession()
+    yield session
+    if session.compose is not None:
+        session.compose.down()
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +101,12 @@ def connect_url(_eventyard_session: _StackSession) -> str:
 
 
 @pytest.fixture(scope="session")
+def registry_url(_eventyard_session: _StackSession) -> str:
+    """Base URL of the stack's Confluent-compatible schema registry."""
+    return _eventyard_session.require("registry_url")
+
+
+@pytest.fixture(scope="session")
 def eventyard_endpoints(_eventyard_session: _StackSession) -> Endpoints:
     """Every endpoint known so far (request the single fixtures to start components)."""
     return _eventyard_session.endpoints
@@ -100,6 +120,8 @@ def local_stack(_eventyard_session: _StackSession) -> Stack:
     """
     if any(getattr(_eventyard_session.given, a) for a in _COMPONENT_FOR):
         pytest.skip("endpoints come from the environment; no local processes to kill")
+    if _eventyard_session.settings.stack_backend != "local":
+        pytest.skip("the stack runs in containers; no local processes to kill")
     return _eventyard_session.stack
 
 
