@@ -34,6 +34,7 @@ lint: sync
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
+	$(UV) run eventyard-schemas check --against-git HEAD
 
 format: sync
 	$(UV) run ruff check --fix .
