@@ -1,12 +1,14 @@
 """Agreement with the shared conformance corpus (Avro Java / Confluent verdicts).
 
-The corpus lives beside the repository in ``../shared/conformance``; it is not ours to commit,
-so these tests skip where it is absent.
+The corpus lives beside the repository in ``../shared/conformance`` (or under
+``$EVENTYARD_SHARED_DIR/conformance``); it is not ours to commit, so these tests skip where it
+is absent.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,9 @@ from eventyard.schemas import check_compatibility, check_reader_writer
 pytestmark = pytest.mark.unit
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-CONFORMANCE = REPO_ROOT / ".." / "shared" / "conformance"
+CONFORMANCE = (
+    Path(os.environ.get("EVENTYARD_SHARED_DIR", REPO_ROOT / ".." / "shared")) / "conformance"
+)
 
 
 def _cases(name: str) -> list[dict[str, Any]]:
