@@ -7,17 +7,16 @@ from typing import ClassVar
 
 import httpx
 
-from ._component import Component, LaunchSpec, PortSpec, Report, render_resource, resource_path
-from ._install import maven_fetch, require_program
-from ._jvm import java_argv
-from ._kafka import port_answers
+from ._component import PortSpec, render_resource
+from ._jvm import JvmComponent, MavenFetch
+from ._ports import port_answers
 
 __all__ = ["POSTGRES_CONNECTOR_CLASS", "Connect"]
 
 POSTGRES_CONNECTOR_CLASS = "io.debezium.connector.postgresql.PostgresConnector"
 
 
-class Connect(Component):
+class Connect(JvmComponent):
     """A single Connect worker in distributed mode; its REST API on 127.0.0.1."""
 
     name: ClassVar[str] = "connect"
@@ -25,6 +24,8 @@ class Connect(Component):
     port_specs: ClassVar[tuple[PortSpec, ...]] = (
         PortSpec(role="port", usual=58083, setting="EVENTYARD_CONNECT_PORT"),
     )
+    main_class: ClassVar[str] = "org.apache.kafka.connect.cli.ConnectDistributed"
+    properties_name: ClassVar[str] = "connect-distributed.properties"
 
     @property
     def jars_dir(self) -> Path:
@@ -37,58 +38,40 @@ class Connect(Component):
         return self.settings.cache_dir / "plugins" / f"debezium-{self.settings.debezium_version}"
 
     @property
+    def heap(self) -> str:
+        return self.settings.connect_heap
+
+    @property
     def url(self) -> str:
         """Base URL of the REST API."""
         return f"http://127.0.0.1:{self.ports['port']}"
 
-    @property
-    def _properties(self) -> Path:
-        return self.home / "connect-distributed.properties"
-
-    def install(self, report: Report) -> None:
-        require_program("java")
-        version = self.settings.kafka_version
-        if not self.jars_dir.is_dir():
-            report(f"fetching Kafka Connect {version} from Maven Central")
-        maven_fetch(
-            what=f"Kafka Connect {version}",
-            pom=resource_path("connect-pom.xml"),
-            goals=[f"-Dkafka.version={version}", "dependency:copy-dependencies"],
-            target=self.jars_dir,
-            log_path=self.log_path,
-        )
-        debezium = self.settings.debezium_version
-        if not self.plugins_dir.is_dir():
-            report(f"fetching Debezium {debezium} PostgreSQL connector from Maven Central")
-        maven_fetch(
-            what=f"Debezium {debezium} PostgreSQL connector",
-            pom=resource_path("debezium-pom.xml"),
-            goals=[f"-Ddebezium.version={debezium}", "dependency:unpack"],
-            target=self.plugins_dir,
-            log_path=self.log_path,
-        )
+    def fetches(self) -> list[MavenFetch]:
+        kafka, debezium = self.settings.kafka_version, self.settings.debezium_version
+        return [
+            MavenFetch(
+                what=f"Kafka Connect {kafka}",
+                pom="connect-pom.xml",
+                goals=(f"-Dkafka.version={kafka}", "dependency:copy-dependencies"),
+                target=self.jars_dir,
+            ),
+            MavenFetch(
+                what=f"Debezium {debezium} PostgreSQL connector",
+                pom="debezium-pom.xml",
+                goals=(f"-Ddebezium.version={debezium}", "dependency:unpack"),
+                target=self.plugins_dir,
+            ),
+        ]
 
     def prepare(self) -> None:
         render_resource(
             "connect-distributed.properties",
-            self._properties,
+            self.properties,
             {
                 "bootstrap": self.peers["kafka"].endpoints()["EVENTYARD_KAFKA_BOOTSTRAP"],
                 "rest_port": self.ports["port"],
                 "plugin_path": self.plugins_dir,
             },
-        )
-
-    def launch(self) -> LaunchSpec:
-        return LaunchSpec(
-            argv=java_argv(
-                heap=self.settings.connect_heap,
-                classpath=self.jars_dir,
-                main="org.apache.kafka.connect.cli.ConnectDistributed",
-                args=[str(self._properties)],
-                logs_dir=self.home / "logs",
-            ),
-            cwd=self.home,
         )
 
     def probe(self) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -11,25 +10,16 @@ from typing import ClassVar
 
 from confluent_kafka.admin import AdminClient
 
-from ._component import Component, LaunchSpec, PortSpec, Report, render_resource, resource_path
+from ._component import PortSpec, render_resource
 from ._errors import ComponentFailed
-from ._install import maven_fetch, require_program
-from ._jvm import java_argv
+from ._jvm import JvmComponent, MavenFetch, java_argv
+from ._ports import port_answers
 from ._process import read_log_tail
 
-__all__ = ["Kafka", "port_answers"]
+__all__ = ["Kafka"]
 
 
-def port_answers(port: int, host: str = "127.0.0.1") -> bool:
-    """True if something accepts TCP connections on ``host:port``."""
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-class Kafka(Component):
+class Kafka(JvmComponent):
     """One KRaft node under ``<state_dir>/kafka``, listening on 127.0.0.1."""
 
     name: ClassVar[str] = "kafka"
@@ -37,6 +27,8 @@ class Kafka(Component):
         PortSpec(role="port", usual=59092, setting="EVENTYARD_KAFKA_PORT"),
         PortSpec(role="controller", usual=59093, setting="EVENTYARD_KAFKA_CONTROLLER_PORT"),
     )
+    main_class: ClassVar[str] = "kafka.Kafka"
+    properties_name: ClassVar[str] = "server.properties"
 
     @property
     def jars_dir(self) -> Path:
@@ -44,34 +36,30 @@ class Kafka(Component):
         return self.settings.cache_dir / "jars" / f"kafka-{self.settings.kafka_version}"
 
     @property
+    def heap(self) -> str:
+        return self.settings.kafka_heap
+
+    @property
     def bootstrap(self) -> str:
         """The bootstrap servers string for clients."""
         return f"127.0.0.1:{self.ports['port']}"
 
-    @property
-    def _properties(self) -> Path:
-        return self.home / "server.properties"
-
-    def install(self, report: Report) -> None:
-        require_program("java")
-        if not self.jars_dir.is_dir():
-            report(f"fetching Kafka {self.settings.kafka_version} from Maven Central")
-        maven_fetch(
-            what=f"Kafka {self.settings.kafka_version}",
-            pom=resource_path("kafka-pom.xml"),
-            goals=[
-                f"-Dkafka.version={self.settings.kafka_version}",
-                "dependency:copy-dependencies",
-            ],
-            target=self.jars_dir,
-            log_path=self.log_path,
-        )
+    def fetches(self) -> list[MavenFetch]:
+        version = self.settings.kafka_version
+        return [
+            MavenFetch(
+                what=f"Kafka {version}",
+                pom="kafka-pom.xml",
+                goals=(f"-Dkafka.version={version}", "dependency:copy-dependencies"),
+                target=self.jars_dir,
+            )
+        ]
 
     def prepare(self) -> None:
         data = self.home / "data"
         render_resource(
             "server.properties",
-            self._properties,
+            self.properties,
             {
                 "data_dir": data,
                 "port": self.ports["port"],
@@ -85,8 +73,7 @@ class Kafka(Component):
             heap="256m",
             classpath=self.jars_dir,
             main="kafka.tools.StorageTool",
-            args=["format", "-t", cluster_id, "-c", str(self._properties)],
-            logs_dir=self.home / "logs",
+            args=["format", "-t", cluster_id, "-c", str(self.properties)],
         )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
@@ -98,18 +85,6 @@ class Kafka(Component):
                 self.log_path,
                 read_log_tail(self.log_path),
             )
-
-    def launch(self) -> LaunchSpec:
-        return LaunchSpec(
-            argv=java_argv(
-                heap=self.settings.kafka_heap,
-                classpath=self.jars_dir,
-                main="kafka.Kafka",
-                args=[str(self._properties)],
-                logs_dir=self.home / "logs",
-            ),
-            cwd=self.home,
-        )
 
     def probe(self) -> bool:
         if not port_answers(self.ports["port"]):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ._errors import PortInUse
 
-__all__ = ["PortChoice", "choose_port", "is_free"]
+__all__ = ["PortChoice", "choose_port", "is_free", "port_answers"]
 
 
 def is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -19,6 +19,15 @@ def is_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
     return True
+
+
+def port_answers(port: int, host: str = "127.0.0.1") -> bool:
+    """True if something accepts TCP connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _any_free_port(host: str = "127.0.0.1") -> int:

@@ -12,7 +12,7 @@ from psycopg import sql
 
 from ._component import Component, LaunchSpec, PortSpec, Report
 from ._errors import PrerequisiteMissing
-from ._kafka import port_answers
+from ._ports import port_answers
 
 __all__ = ["Registry"]
 
