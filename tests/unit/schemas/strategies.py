@@ -194,7 +194,7 @@ def _evolve(draw: st.DrawFn, schema: dict[str, Any]) -> dict[str, Any]:
         if target["type"] in back:
             target["type"] = back[target["type"]]
             target.pop("default", None)
-    elif change == "optional" and _kind(target["type"]) != "union":
+    elif change == "optional" and _kind(target["type"]) not in ("union", "null"):
         target["type"] = ["null", target["type"]]
         target["default"] = None
     return new

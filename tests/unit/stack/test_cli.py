@@ -1,8 +1,10 @@
+import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from eventyard.stack._process import PidFile
 from eventyard.stack._state import StackState
 from eventyard.stack.cli import app
 
@@ -15,16 +17,17 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_env_prints_export_lines_for_remembered_endpoints(state_dir: Path) -> None:
+def test_env_prints_export_lines_for_running_components_only(state_dir: Path) -> None:
     StackState(
         path=state_dir / "state.json",
         ports={"postgres": {"port": 5555}, "kafka": {"port": 9999, "controller": 9998}},
     ).save()
+    # postgres "runs" (a live pid: this test's own); kafka has ports but no process.
+    PidFile(path=state_dir / "pids" / "postgres.pid").write(os.getpid())
     result = CliRunner().invoke(app, ["env"])
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
         "export EVENTYARD_PG_DSN=postgresql://postgres@127.0.0.1:5555/postgres",
-        "export EVENTYARD_KAFKA_BOOTSTRAP=127.0.0.1:9999",
     ]
 
 

@@ -105,10 +105,10 @@ class Stack:
         return result
 
     def endpoints(self) -> dict[str, str]:
-        """Environment variables for every component that has been given its ports."""
+        """Environment variables for every running component."""
         env: dict[str, str] = {}
         for component in self.components.values():
-            if component.ports:
+            if component.ports and component.pid_file.pid() is not None:
                 env.update(component.endpoints())
         return env
 
@@ -183,6 +183,7 @@ class Stack:
             self._wait_ready(component, already_running=True)
             return
         self._assign_ports(component)
+        component.home.mkdir(parents=True, exist_ok=True)
         component.install(self._report)
         component.prepare()
         spec = component.launch()

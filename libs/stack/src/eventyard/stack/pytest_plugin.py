@@ -66,9 +66,10 @@ class _StackSession:
             self.endpoints = self.given.merged(self.compose.up())
             value = getattr(self.endpoints, attribute)
         if value is None:
-            self.stack.up([_COMPONENT_FOR[attribute]])
-            started = Endpoints.from_mapping(self.stack.endpoints())
-            self.endpoints = self.given.merged(started)
+            name = _COMPONENT_FOR[attribute]
+            self.stack.up([name])
+            started = Endpoints.from_mapping(self.stack.components[name].endpoints())
+            self.endpoints = self.endpoints.merged(started)
             value = getattr(self.endpoints, attribute)
         assert isinstance(value, str)
         return value

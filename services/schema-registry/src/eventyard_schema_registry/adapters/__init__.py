@@ -1,0 +1,1 @@
+"""Adapters: the PostgreSQL store, its tables, engine and start-up migration."""

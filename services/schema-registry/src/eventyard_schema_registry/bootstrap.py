@@ -1,0 +1,44 @@
+"""Wiring: settings -> engine -> migrated store -> registry, in one place."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from eventyard.schemas import CompatibilityLevel
+from eventyard_schema_registry.adapters.engine import make_engine
+from eventyard_schema_registry.adapters.migrations import migrate
+from eventyard_schema_registry.adapters.sql import SqlStore, reason
+from eventyard_schema_registry.adapters.urls import describe, to_url
+from eventyard_schema_registry.domain.errors import StoreError
+from eventyard_schema_registry.service_layer.registry import Registry
+from eventyard_schema_registry.settings import Settings
+
+__all__ = ["bootstrap"]
+
+
+def bootstrap(settings: Settings) -> Registry:
+    """A ready registry: connected, its tables created.
+
+    Raises :class:`StoreError` naming the server when there is no DSN or it cannot be reached.
+    """
+    if not settings.dsn:
+        raise StoreError(
+            "no database: set EVENTYARD_REGISTRY_DSN (or pass --dsn) to a PostgreSQL URL or DSN"
+        )
+    try:
+        url = to_url(settings.dsn)
+    except (ValueError, sa.exc.ArgumentError) as error:
+        raise StoreError(f"unusable database DSN: {error}") from None
+    engine = make_engine(
+        settings.dsn,
+        db_schema=settings.db_schema,
+        pool_size=settings.pool_size,
+        connect_timeout_s=settings.connect_timeout_s,
+    )
+    try:
+        migrate(engine, db_schema=settings.db_schema)
+    except sa.exc.SQLAlchemyError as error:
+        engine.dispose()
+        raise StoreError(f"cannot use PostgreSQL at {describe(url)}: {reason(error)}") from None
+    store = SqlStore(engine, db_schema=settings.db_schema)
+    return Registry(store, default_level=CompatibilityLevel(settings.default_compatibility))

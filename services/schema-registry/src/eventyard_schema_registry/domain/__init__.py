@@ -1,0 +1,1 @@
+"""Pure logic: errors, values, canonical forms, references and compatibility messages."""

@@ -1,0 +1,1 @@
+"""Entry points: the FastAPI application speaking Confluent's REST API, and the command line."""

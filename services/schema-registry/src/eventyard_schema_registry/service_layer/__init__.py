@@ -1,0 +1,1 @@
+"""The registry's use cases over a store interface (``ports``)."""
