@@ -1,0 +1,836 @@
+"""The projection runner: Kafka -> handlers -> PostgreSQL, offsets stored in the same transaction.
+
+One batch = one database transaction that (1) locks the offset rows of the batch's partitions and
+checks they still hold the positions this runner started the batch from (a runner that lost its
+partitions, or a rebuild that swapped tables in, makes that check fail: the batch is dropped and
+the partitions are sought to what is stored), (2) runs the handlers, (3) stores the next offsets.
+Kafka's committed offsets are written afterwards for monitoring only; on assignment the runner
+seeks to the offsets stored in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import structlog
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+from psycopg import sql
+
+from ._decoder import Decoder
+from ._events import ChangeEvent, Event, TableEvent, TruncateEvent
+from ._exceptions import (
+    ConfigError,
+    DeadLetterFailed,
+    DecodeError,
+    ProjectionError,
+    RebuildFailed,
+)
+from ._offsets import BEGINNING, OffsetStore, TopicPartitionKey
+from ._projection import ApplyContext, Projection
+
+__all__ = [
+    "DEAD_LETTER_HEADERS",
+    "PartitionLag",
+    "ProjectionRunner",
+    "RebuildReport",
+    "RunnerConfig",
+    "RunnerMetrics",
+]
+
+_log = structlog.get_logger("eventyard.cdc.runner")
+
+DEAD_LETTER_HEADERS = (
+    "eventyard.error",
+    "eventyard.error.type",
+    "eventyard.error.stage",
+    "eventyard.source.topic",
+    "eventyard.source.partition",
+    "eventyard.source.offset",
+    "eventyard.projection",
+)
+"""Headers added to a dead-lettered record (its own headers, key and value are kept as is)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunnerConfig:
+    """How a :class:`ProjectionRunner` reaches Kafka and PostgreSQL.
+
+    Give ``topics`` or a ``topic_pattern`` (a regular expression, e.g. ``r"shop\\.public\\..*"``).
+    ``dead_letter_topic``: where poison records go; without one a poison record stops the runner.
+    ``schema``: where the projection's tables and the offsets table live.
+    """
+
+    bootstrap_servers: str
+    dsn: str
+    group_id: str
+    topics: tuple[str, ...] = ()
+    topic_pattern: str | None = None
+    dead_letter_topic: str | None = None
+    schema: str = "public"
+    offsets_table: str = "eventyard_cdc_offsets"
+    batch_size: int = 2000
+    poll_timeout_s: float = 0.2
+    consumer_config: Mapping[str, Any] = field(default_factory=dict)
+    producer_config: Mapping[str, Any] = field(default_factory=dict)
+    retry_backoff_s: float = 0.5
+    retry_max_s: float = 120.0
+    lag_samples: int = 200_000
+
+    def __post_init__(self) -> None:
+        if bool(self.topics) == bool(self.topic_pattern):
+            raise ConfigError("give either topics or topic_pattern")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be positive, not {self.batch_size}")
+        if self.topic_pattern is not None:
+            try:
+                re.compile(self.topic_pattern)
+            except re.error as error:
+                raise ConfigError(f"topic_pattern {self.topic_pattern!r}: {error}") from None
+
+    def consumer_settings(self, group_id: str | None = None) -> dict[str, Any]:
+        """The confluent-kafka consumer configuration the runner uses."""
+        return {
+            "bootstrap.servers": self.bootstrap_servers,
+            "group.id": group_id or self.group_id,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            "topic.metadata.refresh.interval.ms": 5000,
+            **self.consumer_config,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartitionLag:
+    """One assigned partition: the next offset to apply, the end of the log, the difference."""
+
+    topic: str
+    partition: int
+    position: int
+    high_watermark: int | None
+    lag: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunnerMetrics:
+    """Counters since the runner started, and lag now.
+
+    ``applied``: events committed through handlers. ``skipped``: records no handler wanted
+    (tombstones, heartbeats, transaction metadata, other tables). ``fenced``: batches dropped
+    because the stored offsets had moved (a rebalance or a rebuild). ``lag_ms_p50``/``p99``:
+    source commit (``source.ts_ms``) to projection commit, over the last samples.
+    """
+
+    applied: int
+    skipped: int
+    dead_lettered: int
+    batches: int
+    rebalances: int
+    fenced: int
+    retries: int
+    partitions: tuple[PartitionLag, ...]
+    lag_ms_p50: float | None
+    lag_ms_p99: float | None
+
+    @property
+    def total_lag(self) -> int:
+        """Records not yet applied, over the partitions whose end is known."""
+        return sum(p.lag or 0 for p in self.partitions)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RebuildReport:
+    """What a rebuild read and where it stopped before the swap."""
+
+    events: int
+    skipped_poison: int
+    positions: Mapping[TopicPartitionKey, int]
+    seconds: float
+
+
+class _Fenced(Exception):
+    def __init__(self, stored: Mapping[TopicPartitionKey, int]) -> None:
+        self.stored = stored
+
+
+class _HandlerFailed(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class _Item:
+    message: Message
+    event: Event | None
+    error: BaseException | None
+    stage: str = "decode"
+
+
+class ProjectionRunner:
+    """Apply Debezium topics to a :class:`Projection` with exactly-once effect.
+
+    Use as a context manager, or call :meth:`close`. Nothing connects before :meth:`start`
+    (called by :meth:`run` and :meth:`rebuild` when needed).
+    """
+
+    def __init__(
+        self,
+        projection: Projection,
+        config: RunnerConfig,
+        *,
+        decoder: Decoder | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.projection = projection
+        self.config = config
+        self.decoder = decoder or Decoder()
+        self._clock = clock
+        self._offsets = OffsetStore(config.schema, config.offsets_table)
+        self._conn: psycopg.Connection[Any] | None = None
+        self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+        self._positions: dict[TopicPartitionKey, int] = {}
+        self._stop = threading.Event()
+        self._reseek = False
+        self._applied = self._skipped = self._dead = self._batches = 0
+        self._rebalances = self._fenced = self._retries = 0
+        self._lags: deque[float] = deque(maxlen=config.lag_samples)
+        self._names = {t: t for t in projection.tables}
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def __enter__(self) -> ProjectionRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Connect, create the offsets table and the projection's tables, subscribe."""
+        if self._consumer is not None:
+            return
+        conn = self._connection()
+        with conn.transaction():
+            self._ensure_schema(conn)
+            self._create_tables(conn, self._names)
+        consumer = Consumer(self.config.consumer_settings())
+        topics = list(self.config.topics) or [f"^{self.config.topic_pattern}"]
+        consumer.subscribe(
+            topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
+        self._consumer = consumer
+        _log.info("runner started", projection=self.projection.name, topics=topics)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the batch in hand (safe from signal handlers)."""
+        self._stop.set()
+
+    def close(self) -> None:
+        """Leave the group and close connections."""
+        if self._consumer is not None:
+            try:
+                self._consumer.close()
+            except (KafkaException, RuntimeError) as error:
+                _log.warning("consumer close failed", error=str(error))
+            self._consumer = None
+        if self._producer is not None:
+            self._producer.flush(10)
+            self._producer = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        until_caught_up: bool = False,
+        timeout_s: float | None = None,
+        stop: threading.Event | None = None,
+    ) -> bool:
+        """Apply batches until :meth:`stop` (or ``stop`` is set), the timeout, or — with
+        ``until_caught_up`` — every assigned partition is applied to its end.
+
+        Returns True when it stopped caught up (``until_caught_up``) or was stopped.
+        """
+        self.start()
+        self._stop.clear()
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while not self._stop.is_set() and not (stop is not None and stop.is_set()):
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            count = self.poll_once()
+            if count == 0 and until_caught_up and self.caught_up():
+                return True
+        return True
+
+    def poll_once(self) -> int:
+        """Consume one batch and apply it; the number of records read."""
+        self.start()
+        assert self._consumer is not None
+        if self._reseek:
+            self._reload_positions()
+        messages = self._consumer.consume(self.config.batch_size, self.config.poll_timeout_s)
+        if not messages:
+            return 0
+        self._process(messages)
+        return len(messages)
+
+    def caught_up(self) -> bool:
+        """True when partitions are assigned and each is applied up to its current end."""
+        if self._consumer is None or not self._positions:
+            return False
+        for (topic, partition), position in list(self._positions.items()):
+            low, high = self._consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=10, cached=False
+            )
+            if (low if position == BEGINNING else position) < high:
+                return False
+        return True
+
+    def metrics(self) -> RunnerMetrics:
+        """Counters and lag now (watermarks as last seen by the consumer)."""
+        partitions = []
+        for (topic, partition), position in sorted(self._positions.items()):
+            high: int | None = None
+            if self._consumer is not None:
+                try:
+                    _, high = self._consumer.get_watermark_offsets(
+                        TopicPartition(topic, partition), cached=True
+                    )
+                    if high is not None and high < 0:
+                        high = None
+                except KafkaException:
+                    high = None
+            at = position if position != BEGINNING else 0
+            partitions.append(
+                PartitionLag(
+                    topic=topic,
+                    partition=partition,
+                    position=position,
+                    high_watermark=high,
+                    lag=None if high is None else max(0, high - at),
+                )
+            )
+        p50 = p99 = None
+        if self._lags:
+            ordered = sorted(self._lags)
+            p50 = ordered[len(ordered) // 2]
+            p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return RunnerMetrics(
+            applied=self._applied,
+            skipped=self._skipped,
+            dead_lettered=self._dead,
+            batches=self._batches,
+            rebalances=self._rebalances,
+            fenced=self._fenced,
+            retries=self._retries,
+            partitions=tuple(partitions),
+            lag_ms_p50=p50,
+            lag_ms_p99=p99,
+        )
+
+    def stored_positions(self) -> dict[TopicPartitionKey, int]:
+        """Every position stored for this projection."""
+        conn = self._connection()
+        with conn.transaction():
+            return self._offsets.all(conn, self.projection.name)
+
+    # -- rebalancing --------------------------------------------------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = [(p.topic, p.partition) for p in partitions]
+        stored = self._with_retry(lambda conn: self._offsets.load(conn, self.projection.name, keys))
+        for p in partitions:
+            position = stored[(p.topic, p.partition)]
+            p.offset = OFFSET_BEGINNING if position == BEGINNING else position
+        if self._cooperative():
+            consumer.incremental_assign(partitions)
+        else:
+            consumer.assign(partitions)
+        self._positions.update(stored)
+        self._rebalances += 1
+        _log.info("partitions assigned", projection=self.projection.name, positions=stored)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Every batch consumed was committed before the next poll: nothing is in flight here.
+        for p in partitions:
+            self._positions.pop((p.topic, p.partition), None)
+        if self._cooperative():
+            consumer.incremental_unassign(partitions)
+        else:
+            consumer.unassign()
+        _log.info("partitions revoked", projection=self.projection.name, count=len(partitions))
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for p in partitions:
+            self._positions.pop((p.topic, p.partition), None)
+        _log.warning("partitions lost", projection=self.projection.name, count=len(partitions))
+
+    def _cooperative(self) -> bool:
+        strategy = str(self.config.consumer_config.get("partition.assignment.strategy", ""))
+        return "cooperative" in strategy
+
+    def _reload_positions(self) -> None:
+        assert self._consumer is not None
+        stored = self._with_retry(
+            lambda conn: self._offsets.load(conn, self.projection.name, list(self._positions))
+        )
+        self._positions.update(stored)
+        self._seek(stored)
+        self._reseek = False
+
+    def _seek(self, positions: Mapping[TopicPartitionKey, int]) -> None:
+        assert self._consumer is not None
+        for (topic, partition), position in positions.items():
+            if (topic, partition) not in self._positions:
+                continue
+            offset = OFFSET_BEGINNING if position == BEGINNING else position
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as error:
+                # Not fetching yet: the next assignment starts from the stored offset anyway.
+                _log.warning("seek failed", topic=topic, partition=partition, error=str(error))
+
+    # -- batches ------------------------------------------------------------------------------
+
+    def _process(self, messages: list[Message]) -> None:
+        items: list[_Item] = []
+        ends: dict[TopicPartitionKey, int] = {}
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    continue
+                if error.fatal():
+                    raise ProjectionError(f"fatal Kafka error: {error}")
+                _log.warning("consume error", error=str(error))
+                continue
+            where = (message.topic() or "", message.partition() or 0)
+            position = self._positions.get(where)
+            offset = message.offset() or 0
+            if position is None or (position != BEGINNING and offset < position):
+                continue  # revoked, or read before a seek took effect
+            try:
+                items.append(_Item(message, self.decoder.decode(message), None))
+            except DecodeError as decode_error:
+                items.append(_Item(message, None, decode_error))
+            ends[where] = offset + 1
+        if items:
+            self._apply(items, ends)
+
+    def _apply(self, items: list[_Item], ends: dict[TopicPartitionKey, int]) -> None:
+        isolate = False
+        started = time.monotonic()
+        while True:
+            try:
+                self._transaction(items, ends, isolate=isolate)
+                return
+            except _HandlerFailed:
+                self._reset_handlers()
+                isolate = True
+            except _Fenced as fenced:
+                self._fenced += 1
+                self._reset_handlers()
+                self._positions.update(
+                    {k: v for k, v in fenced.stored.items() if k in self._positions}
+                )
+                _log.warning("batch fenced: stored offsets moved", stored=dict(fenced.stored))
+                self._seek({k: self._positions[k] for k in ends if k in self._positions})
+                return
+            except (psycopg.OperationalError, DeadLetterFailed) as error:
+                self._retries += 1
+                self._reset_handlers()
+                if time.monotonic() - started > self.config.retry_max_s:
+                    raise ProjectionError(f"batch failed for too long: {error}") from error
+                _log.warning("batch failed, retrying", error=str(error))
+                time.sleep(self.config.retry_backoff_s)
+                self._reconnect_if_broken()
+
+    def _transaction(
+        self, items: list[_Item], ends: dict[TopicPartitionKey, int], *, isolate: bool
+    ) -> None:
+        conn = self._connection()
+        poison = [i for i in items if i.event is None]
+        applied: list[TableEvent] = []
+        with conn.transaction():
+            stored = self._offsets.lock(conn, self.projection.name, ends)
+            if any(stored.get(k) != self._positions.get(k) for k in ends):
+                raise _Fenced(stored)
+            ctx = ApplyContext(
+                conn=conn,
+                projection=self.projection.name,
+                schema=self.config.schema,
+                _tables=self._names,
+            )
+            for table, run in _runs(items):
+                handlers = self.projection.handlers(table)
+                if not handlers:
+                    continue
+                events = [i.event for i in run]
+                if not isolate:
+                    try:
+                        for handler in handlers:
+                            handler(ctx, events)  # type: ignore[arg-type]
+                    except psycopg.OperationalError:
+                        raise
+                    except Exception as error:
+                        _log.info("batch handler failed; isolating events", error=str(error))
+                        raise _HandlerFailed from error
+                    applied.extend(events)  # type: ignore[arg-type]
+                    continue
+                self._isolate(ctx, handlers, run, applied, poison)
+            if poison:
+                self._dead_letter(poison)
+            self._offsets.save(conn, self.projection.name, ends)
+        self._committed(items, ends, applied, len(poison))
+
+    def _isolate(
+        self,
+        ctx: ApplyContext,
+        handlers: Sequence[Any],
+        run: list[_Item],
+        applied: list[TableEvent],
+        poison: list[_Item],
+    ) -> None:
+        """Apply ``run`` one event at a time, each in a savepoint; failures become poison."""
+        for item in run:
+            try:
+                with ctx.conn.transaction():
+                    for handler in handlers:
+                        handler(ctx, [item.event])
+            except psycopg.OperationalError:
+                raise
+            except Exception as error:
+                self._reset_handlers()
+                poison.append(_Item(item.message, item.event, error, "handle"))
+            else:
+                applied.append(item.event)  # type: ignore[arg-type]
+
+    def _committed(
+        self,
+        items: list[_Item],
+        ends: dict[TopicPartitionKey, int],
+        applied: list[TableEvent],
+        poison: int,
+    ) -> None:
+        now_ms = self._clock() * 1000
+        for event in applied:
+            if not event.source.is_snapshot and event.source.ts_ms:
+                self._lags.append(now_ms - event.source.ts_ms)
+        self._positions.update(ends)
+        self._applied += len(applied)
+        self._dead += poison
+        self._skipped += len(items) - len(applied) - poison
+        self._batches += 1
+        if self._consumer is not None:
+            offsets = [TopicPartition(t, p, n) for (t, p), n in ends.items()]
+            try:
+                self._consumer.commit(offsets=offsets, asynchronous=True)  # monitoring only
+            except KafkaException as error:
+                _log.debug("offset commit for monitoring failed", error=str(error))
+
+    def _dead_letter(self, poison: list[_Item]) -> None:
+        topic = self.config.dead_letter_topic
+        first = poison[0]
+        if topic is None:
+            raise ProjectionError(
+                f"poison record at {_where(first.message)} and no dead_letter_topic: "
+                f"{first.error!r}"
+            )
+        producer = self._dead_letter_producer()
+        failures: list[str] = []
+
+        def delivered(error: KafkaError | None, _message: Message) -> None:
+            if error is not None:
+                failures.append(str(error))
+
+        for item in poison:
+            message = item.message
+            headers: list[tuple[str, str | bytes | None]] = list(message.headers() or [])  # type: ignore[arg-type]
+            headers += [
+                ("eventyard.error", str(item.error)[:4000]),
+                ("eventyard.error.type", type(item.error).__name__),
+                ("eventyard.error.stage", item.stage),
+                ("eventyard.source.topic", message.topic() or ""),
+                ("eventyard.source.partition", str(message.partition())),
+                ("eventyard.source.offset", str(message.offset())),
+                ("eventyard.projection", self.projection.name),
+            ]
+            producer.produce(
+                topic,
+                key=message.key(),
+                value=message.value(),
+                headers=headers,
+                on_delivery=delivered,
+            )
+            _log.warning(
+                "poison record dead-lettered",
+                at=_where(message),
+                stage=item.stage,
+                error=str(item.error),
+            )
+        remaining = producer.flush(30)
+        if remaining or failures:
+            raise DeadLetterFailed(
+                f"{remaining} dead-letter records undelivered; errors: {failures[:3]}"
+            )
+
+    def _dead_letter_producer(self) -> Producer:
+        if self._producer is None:
+            self._producer = Producer(
+                {
+                    "bootstrap.servers": self.config.bootstrap_servers,
+                    "enable.idempotence": True,
+                    "acks": "all",
+                    "linger.ms": 0,
+                    **self.config.producer_config,
+                }
+            )
+        return self._producer
+
+    # -- database -----------------------------------------------------------------------------
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.config.dsn, autocommit=True)
+        return self._conn
+
+    def _reconnect_if_broken(self) -> None:
+        if self._conn is not None and (self._conn.broken or self._conn.closed):
+            self._conn.close()
+            self._conn = None
+        try:
+            self._connection()
+        except psycopg.OperationalError as error:
+            _log.warning("database unreachable", error=str(error))
+
+    def _with_retry(self, work: Callable[[psycopg.Connection[Any]], Any]) -> Any:
+        started = time.monotonic()
+        while True:
+            try:
+                conn = self._connection()
+                with conn.transaction():
+                    return work(conn)
+            except psycopg.OperationalError as error:
+                if time.monotonic() - started > self.config.retry_max_s:
+                    raise ProjectionError(f"database unreachable: {error}") from error
+                time.sleep(self.config.retry_backoff_s)
+                self._reconnect_if_broken()
+
+    def _reset_handlers(self) -> None:
+        for table in self.projection.source_tables:
+            for handler in self.projection.handlers(table):
+                reset = getattr(handler, "reset", None)
+                if callable(reset):
+                    reset()
+
+    def _ensure_schema(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.config.schema))
+        )
+        self._offsets.ensure(conn)
+
+    def _create_tables(self, conn: psycopg.Connection[Any], names: Mapping[str, str]) -> None:
+        statements = dict(
+            zip(names, self.projection.iter_ddl(self.config.schema, names), strict=True)
+        )
+        for table, physical in names.items():
+            found = conn.execute(
+                "SELECT to_regclass(%s)",
+                (sql.Identifier(self.config.schema, physical).as_string(conn),),
+            ).fetchone()
+            if found is None or found[0] is None:
+                conn.execute(statements[table])
+
+    # -- rebuild ------------------------------------------------------------------------------
+
+    def rebuild(self, *, timeout_s: float | None = None) -> RebuildReport:
+        """Rebuild the projection from the earliest offsets into fresh tables, then swap them in.
+
+        Reads every partition of the projection's topics from the start up to their ends as of
+        now into ``<table>__rebuild`` copies, then in one transaction: locks the live offset
+        rows, drops the live tables, renames the copies into place and stores the rebuild's
+        positions. Live runners (here or in other processes) find the stored offsets moved at
+        their next batch and continue from there, into the new tables.
+        """
+        started = time.monotonic()
+        conn = self._connection()
+        names = {t: f"{t}__rebuild" for t in self.projection.tables}
+        with conn.transaction():
+            self._ensure_schema(conn)
+            for physical in names.values():
+                conn.execute(
+                    sql.SQL("DROP TABLE IF EXISTS {}").format(
+                        sql.Identifier(self.config.schema, physical)
+                    )
+                )
+            self._create_tables(conn, names)
+        self._reset_handlers()
+        reader = Consumer(self.config.consumer_settings(f"{self.config.group_id}.rebuild"))
+        try:
+            ends = self._log_ends(reader)
+            positions = dict.fromkeys(ends, BEGINNING)
+            reader.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in ends])
+            events = poison = 0
+            while any(positions[k] < ends[k] for k in ends if ends[k] > 0):
+                if timeout_s is not None and time.monotonic() - started > timeout_s:
+                    raise RebuildFailed(f"rebuild not done after {timeout_s:.0f} s: {positions}")
+                messages = reader.consume(self.config.batch_size, self.config.poll_timeout_s)
+                batch: list[_Item] = []
+                for message in messages:
+                    if message.error() is not None:
+                        continue
+                    where = (message.topic() or "", message.partition() or 0)
+                    offset = message.offset() or 0
+                    if where not in ends or offset >= ends[where]:
+                        continue
+                    try:
+                        batch.append(_Item(message, self.decoder.decode(message), None))
+                    except DecodeError:
+                        poison += 1  # dead-lettered already by the live runner
+                    positions[where] = offset + 1
+                events += len(batch)
+                poison += self._rebuild_batch(conn, names, batch)
+            self._swap(conn, names, positions)
+        except psycopg.Error as error:
+            raise RebuildFailed(f"rebuild failed: {error}") from error
+        finally:
+            reader.close()
+            self._reset_handlers()
+        self._reseek = True
+        report = RebuildReport(
+            events=events,
+            skipped_poison=poison,
+            positions=positions,
+            seconds=time.monotonic() - started,
+        )
+        _log.info("projection rebuilt", projection=self.projection.name, events=events)
+        return report
+
+    def _log_ends(self, reader: Consumer) -> dict[TopicPartitionKey, int]:
+        metadata = reader.list_topics(timeout=30)
+        if self.config.topics:
+            topics = list(self.config.topics)
+        else:
+            pattern = re.compile(self.config.topic_pattern or "")
+            topics = sorted(t for t in metadata.topics if pattern.fullmatch(t))
+        ends: dict[TopicPartitionKey, int] = {}
+        for topic in topics:
+            described = metadata.topics.get(topic)
+            if described is None:
+                continue
+            for partition in described.partitions:
+                _, high = reader.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=30, cached=False
+                )
+                ends[(topic, partition)] = high
+        return ends
+
+    def _rebuild_batch(
+        self, conn: psycopg.Connection[Any], names: Mapping[str, str], batch: list[_Item]
+    ) -> int:
+        ctx = ApplyContext(
+            conn=conn,
+            projection=self.projection.name,
+            schema=self.config.schema,
+            rebuilding=True,
+            _tables=names,
+        )
+        poison = 0
+        with conn.transaction():
+            for table, run in _runs(batch):
+                handlers = self.projection.handlers(table)
+                if not handlers:
+                    continue
+                try:
+                    with conn.transaction():
+                        for handler in handlers:
+                            handler(ctx, [i.event for i in run])  # type: ignore[misc]
+                except psycopg.OperationalError:
+                    raise
+                except Exception:  # isolate the poison events, as the live runner did
+                    self._reset_handlers()
+                    for item in run:
+                        try:
+                            with conn.transaction():
+                                for handler in handlers:
+                                    handler(ctx, [item.event])  # type: ignore[list-item]
+                        except psycopg.OperationalError:
+                            raise
+                        except Exception:
+                            self._reset_handlers()
+                            poison += 1
+        return poison
+
+    def _swap(
+        self,
+        conn: psycopg.Connection[Any],
+        names: Mapping[str, str],
+        positions: Mapping[TopicPartitionKey, int],
+    ) -> None:
+        schema = self.config.schema
+        with conn.transaction():
+            self._offsets.load(conn, self.projection.name, positions)
+            self._offsets.lock(conn, self.projection.name, positions)
+            for live, fresh in names.items():
+                conn.execute(
+                    sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, live))
+                )
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                        sql.Identifier(schema, fresh), sql.Identifier(live)
+                    )
+                )
+                indexes = conn.execute(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = %s",
+                    (schema, live),
+                ).fetchall()
+                for (index,) in indexes:
+                    if fresh in index:
+                        conn.execute(
+                            sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                                sql.Identifier(schema, index),
+                                sql.Identifier(index.replace(fresh, live)),
+                            )
+                        )
+            self._offsets.save(conn, self.projection.name, positions)
+
+
+def _runs(items: Sequence[_Item]) -> Iterator[tuple[str, list[_Item]]]:
+    """Consecutive runs of table events with the same source table (other records dropped)."""
+    table: str | None = None
+    run: list[_Item] = []
+    for item in items:
+        event = item.event
+        if not isinstance(event, ChangeEvent | TruncateEvent):
+            continue
+        name = event.table
+        if name != table and run:
+            assert table is not None
+            yield table, run
+            run = []
+        table = name
+        run.append(item)
+    if run and table is not None:
+        yield table, run
+
+
+def _where(message: Message) -> str:
+    return f"{message.topic()}[{message.partition()}]@{message.offset()}"
