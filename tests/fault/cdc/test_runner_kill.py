@@ -183,7 +183,7 @@ def _converged(dsn: str) -> bool:
             dsn,
             "SELECT customer_id, count(*), sum(amount) FROM public.orders GROUP BY 1 ORDER BY 1",
         ) == _rows(dsn, "SELECT customer_id, orders, amount FROM read_model.totals ORDER BY 1")
-    except psycopg.errors.UndefinedColumn:
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):  # not created yet
         return False
 
 
