@@ -14,8 +14,14 @@ from eventyard.stack import Stack, postgres_connector_config
 Consume = Callable[..., list[Message]]
 
 
-def _connector_config(dsn: str, *, prefix: str, slot: str, table: str) -> dict[str, str]:
-    return postgres_connector_config(dsn, prefix=prefix, slot=slot, tables=[f"public.{table}"])
+def _stream(connectors: Any, dsn: str, name: str, ddl: str, table: str) -> str:
+    """Create ``table`` with ``ddl``, stream it through a new Debezium connector; its topic."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(ddl)
+    prefix, slot = f"dbz_{name}", f"slot_{name}"
+    config = postgres_connector_config(dsn, prefix=prefix, slot=slot, tables=[f"public.{table}"])
+    connectors.create(prefix, config, slot=slot)
+    return f"{prefix}.public.{table}"
 
 
 def _changes(messages: list[Message]) -> list[dict[str, Any]]:
@@ -29,19 +35,15 @@ def test_insert_update_delete_arrive_with_the_debezium_envelope(
     consume: Consume,
     unique_name: Callable[[str], str],
 ) -> None:
-    prefix, slot = unique_name("dbz"), unique_name("slot")
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute("CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL)")
-    connectors.create(
-        prefix, _connector_config(pg_database, prefix=prefix, slot=slot, table="items"), slot=slot
-    )
+    ddl = "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL)"
+    topic = _stream(connectors, pg_database, unique_name("items"), ddl, "items")
     with psycopg.connect(pg_database, autocommit=True) as conn:
         conn.execute("INSERT INTO items VALUES (1, 'apple')")
         conn.execute("UPDATE items SET name = 'pear' WHERE id = 1")
         conn.execute("DELETE FROM items WHERE id = 1")
 
     # c, u, d and the tombstone that follows a delete.
-    messages = consume(f"{prefix}.public.items", 4, timeout_s=90)
+    messages = consume(topic, 4, timeout_s=90)
     events = _changes(messages)
     assert [e["op"] for e in events] == ["c", "u", "d"]
     created, updated, deleted = events
@@ -65,15 +67,9 @@ def test_connect_killed_mid_stream_resumes_without_losing_a_change(
     unique_name: Callable[[str], str],
     local_stack: Stack,
 ) -> None:
-    prefix, slot = unique_name("dbz"), unique_name("slot")
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute("CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)")
-    connectors.create(
-        prefix,
-        _connector_config(pg_database, prefix=prefix, slot=slot, table="counters"),
-        slot=slot,
-    )
-    topic = f"{prefix}.public.counters"
+    ddl = "CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)"
+    name = unique_name("counters")
+    topic = _stream(connectors, pg_database, name, ddl, "counters")
 
     def write(ids: range) -> None:
         with psycopg.connect(pg_database, autocommit=True) as conn:
@@ -87,7 +83,7 @@ def test_connect_killed_mid_stream_resumes_without_losing_a_change(
     local_stack.kill("connect")
     write(range(50, 100))  # written while no worker reads the slot
     local_stack.up(["connect"])
-    connectors.wait_running(prefix)
+    connectors.wait_running(f"dbz_{name}")
     write(range(100, 150))
 
     wanted = {(i, op) for i in range(150) for op in ("c", "u")}
@@ -109,17 +105,15 @@ def test_restart_connect_cleanly_keeps_streaming(
     unique_name: Callable[[str], str],
     local_stack: Stack,
 ) -> None:
-    prefix, slot = unique_name("dbz"), unique_name("slot")
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute("CREATE TABLE notes (id int PRIMARY KEY)")
-    connectors.create(
-        prefix, _connector_config(pg_database, prefix=prefix, slot=slot, table="notes"), slot=slot
+    name = unique_name("notes")
+    topic = _stream(
+        connectors, pg_database, name, "CREATE TABLE notes (id int PRIMARY KEY)", "notes"
     )
     with psycopg.connect(pg_database, autocommit=True) as conn:
         conn.execute("INSERT INTO notes SELECT generate_series(1, 10)")
     local_stack.restart("connect")
-    connectors.wait_running(prefix)
+    connectors.wait_running(f"dbz_{name}")
     with psycopg.connect(pg_database, autocommit=True) as conn:
         conn.execute("INSERT INTO notes SELECT generate_series(11, 20)")
-    events = _changes(consume(f"{prefix}.public.notes", 20, timeout_s=120))
+    events = _changes(consume(topic, 20, timeout_s=120))
     assert sorted({e["after"]["id"] for e in events}) == list(range(1, 21))
