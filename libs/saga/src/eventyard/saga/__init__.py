@@ -1,0 +1,133 @@
+"""Saga orchestration on PostgreSQL and Kafka.
+
+Define a saga as typed, ordered steps (:class:`SagaDefinition`, :class:`Step`, :class:`Command`,
+:class:`Local`), run it with the :class:`Orchestrator` (instances in PostgreSQL, commands through
+``eventyard.outbox`` in the same transaction as each state change, replies through the inbox,
+durable timeouts, crash recovery), answer commands with a :class:`Participant`, and operate it
+with :class:`SagaAdmin` or the ``eventyard-saga`` command. The state machine at the core
+(:func:`decide`) is pure. :mod:`eventyard.saga.testing` runs definitions in memory for unit
+tests. Nothing here connects to anything at import time.
+"""
+
+from ._admin import SagaAdmin, SagaCount, SagaFilter
+from ._definition import (
+    Backoff,
+    Command,
+    Local,
+    Lock,
+    LockConflict,
+    Plan,
+    RetryPolicy,
+    SagaDefinition,
+    Step,
+    StepSpec,
+)
+from ._exceptions import (
+    CommandRejected,
+    ConcurrentUpdate,
+    ConfigurationError,
+    DefinitionError,
+    InvalidSagaData,
+    OperationRefused,
+    SagaError,
+    StepFailed,
+    StepOutcome,
+    StepRetry,
+    StoreUnavailable,
+    UnknownDefinition,
+    UnknownSaga,
+)
+from ._locks import LockHolder, SemanticLocks
+from ._machine import (
+    Abort,
+    Begin,
+    Decision,
+    Dispatch,
+    Finish,
+    LogLine,
+    MachineState,
+    Reply,
+    Retry,
+    Tick,
+    WaitKind,
+    decide,
+    initial_state,
+)
+from ._model import (
+    EVENT_TYPE_RELEASE,
+    EVENT_TYPE_REPLY,
+    CommandEnvelope,
+    LogEntry,
+    LogOutcome,
+    Phase,
+    ReplyEnvelope,
+    ReplyOutcome,
+    SagaInstance,
+    SagaStatus,
+)
+from ._orchestrator import Orchestrator, OrchestratorConfig, ResumeReport
+from ._participant import CommandHandler, Participant
+from ._schema import SagaTables, create_saga_schema, drop_saga_schema, saga_ddl
+
+__all__ = [
+    "EVENT_TYPE_RELEASE",
+    "EVENT_TYPE_REPLY",
+    "Abort",
+    "Backoff",
+    "Begin",
+    "Command",
+    "CommandEnvelope",
+    "CommandHandler",
+    "CommandRejected",
+    "ConcurrentUpdate",
+    "ConfigurationError",
+    "Decision",
+    "DefinitionError",
+    "Dispatch",
+    "Finish",
+    "InvalidSagaData",
+    "Local",
+    "Lock",
+    "LockConflict",
+    "LockHolder",
+    "LogEntry",
+    "LogLine",
+    "LogOutcome",
+    "MachineState",
+    "OperationRefused",
+    "Orchestrator",
+    "OrchestratorConfig",
+    "Participant",
+    "Phase",
+    "Plan",
+    "Reply",
+    "ReplyEnvelope",
+    "ReplyOutcome",
+    "ResumeReport",
+    "Retry",
+    "RetryPolicy",
+    "SagaAdmin",
+    "SagaCount",
+    "SagaDefinition",
+    "SagaError",
+    "SagaFilter",
+    "SagaInstance",
+    "SagaStatus",
+    "SagaTables",
+    "SemanticLocks",
+    "Step",
+    "StepFailed",
+    "StepOutcome",
+    "StepRetry",
+    "StepSpec",
+    "StoreUnavailable",
+    "Tick",
+    "UnknownDefinition",
+    "UnknownSaga",
+    "WaitKind",
+    "create_saga_schema",
+    "decide",
+    "drop_saga_schema",
+    "initial_state",
+    "saga_ddl",
+]

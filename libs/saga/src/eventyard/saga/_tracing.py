@@ -1,0 +1,117 @@
+"""One trace per saga: a ``saga <name>`` span when it starts, a span per step and compensation.
+
+The saga span's W3C context is stored with the instance (``traceparent``). Every later span of
+the saga (``saga.step <step>``, ``saga.compensate <step>``, ``saga.timeout <step>``,
+``saga.<status>``) is its child, whichever orchestrator process creates it, and links to the
+span that caused it (the consumer span of the reply, for example). A command is published
+inside its step's span, so the participant's consumer span, its reply, and the orchestrator's
+handling of the reply all belong to the same trace.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import (
+    Link,
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+    Tracer,
+    TracerProvider,
+)
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+__all__ = ["current_traceparent", "saga_child_span", "saga_span", "trace_id_of"]
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+_INSTRUMENTATION = "eventyard.saga"
+
+
+def _tracer(provider: TracerProvider | None) -> Tracer:
+    return trace.get_tracer(_INSTRUMENTATION, tracer_provider=provider)
+
+
+def current_traceparent() -> str | None:
+    """The W3C ``traceparent`` of the current span (None without a valid span)."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def trace_id_of(traceparent: str | None) -> str | None:
+    """The trace id (32 hex digits) in a ``traceparent``."""
+    if not traceparent:
+        return None
+    parts = traceparent.split("-")
+    return parts[1] if len(parts) >= 4 and len(parts[1]) == 32 else None
+
+
+@contextmanager
+def saga_span(
+    *,
+    saga_type: str,
+    version: int,
+    saga_id: str,
+    tracer_provider: TracerProvider | None = None,
+) -> Iterator[Span]:
+    """The ``saga <type>`` span: a child of the current span (one request, one trace).
+
+    Without a tracing SDK (or when the span is not recorded and has no valid context), the saga
+    still gets a trace id of its own, unsampled, so its log lines and messages correlate.
+    """
+    with _tracer(tracer_provider).start_as_current_span(
+        f"saga {saga_type}",
+        kind=SpanKind.INTERNAL,
+        attributes={
+            "saga.id": saga_id,
+            "saga.type": saga_type,
+            "saga.version": version,
+        },
+    ) as span:
+        if span.get_span_context().is_valid:
+            yield span
+            return
+        rng = random.SystemRandom()
+        synthetic = NonRecordingSpan(
+            SpanContext(
+                trace_id=rng.getrandbits(128) or 1,
+                span_id=rng.getrandbits(64) or 1,
+                is_remote=False,
+                trace_flags=TraceFlags(TraceFlags.DEFAULT),
+            )
+        )
+        with trace.use_span(synthetic):
+            yield synthetic
+
+
+@contextmanager
+def saga_child_span(
+    name: str,
+    *,
+    traceparent: str | None,
+    attributes: Mapping[str, str | int],
+    tracer_provider: TracerProvider | None = None,
+) -> Iterator[Span]:
+    """A span whose parent is the saga's span (from ``traceparent``), linked to the current one."""
+    current = trace.get_current_span().get_span_context()
+    links = [Link(current)] if current.is_valid else []
+    parent = (
+        _PROPAGATOR.extract({"traceparent": traceparent})
+        if traceparent
+        else otel_context.get_current()
+    )
+    with _tracer(tracer_provider).start_as_current_span(
+        name,
+        context=parent,
+        kind=SpanKind.INTERNAL,
+        attributes=dict(attributes),
+        links=links,
+    ) as span:
+        yield span
