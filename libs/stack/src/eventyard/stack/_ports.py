@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 from dataclasses import dataclass
 
@@ -30,9 +31,19 @@ def port_answers(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
-def _any_free_port(host: str = "127.0.0.1") -> int:
+# Fallback ports come from below Linux's ephemeral range (32768-60999): a port the kernel hands
+# to outgoing connections (or to another program's bind to port 0) could otherwise take a
+# stopped component's remembered port before it restarts.
+_FALLBACK_RANGE = range(20000, 32768)
+
+
+def _any_free_port(taken: set[int]) -> int:
+    candidates = [p for p in random.sample(_FALLBACK_RANGE, 200) if p not in taken]
+    for candidate in candidates:
+        if is_free(candidate):
+            return candidate
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
+        probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
 
@@ -67,8 +78,6 @@ def choose_port(
     for candidate in (remembered, usual):
         if candidate is not None and candidate not in taken and is_free(candidate):
             return PortChoice(port=candidate)
-    port = _any_free_port()
-    while port in taken:
-        port = _any_free_port()
+    port = _any_free_port(taken)
     wanted = remembered or usual
     return PortChoice(port=port, note=f"{component}: port {wanted} is in use, using {port}")
