@@ -27,7 +27,12 @@ def test_connect_restarted_and_killed_mid_stream_loses_nothing_and_applies_once(
         router=harness.router,
         topic_prefix=unique_name("cdc"),
     )
-    connector.register(connect_url)
+
+    # A restarted worker may come back on another port (if its own was taken meanwhile).
+    def url() -> str:
+        return local_stack.endpoints().get("EVENTYARD_CONNECT_URL", connect_url)
+
+    connector.register(url())
     try:
         harness.effects_table()
         consumer, consumer_thread = harness.inbox_consumer(harness.topic)
@@ -36,11 +41,11 @@ def test_connect_restarted_and_killed_mid_stream_loses_nothing_and_applies_once(
         )
         until(lambda: stream.progress >= 3000, "30% of the stream")
         local_stack.restart("connect")
-        connector.register(connect_url)  # idempotent: waits until it runs again
+        connector.register(url())  # idempotent: waits until it runs again
         until(lambda: stream.progress >= 6000, "60% of the stream")
         local_stack.kill("connect")
         local_stack.up(["connect"])
-        connector.register(connect_url)
+        connector.register(url())
         stream.wait()
         ids = set(stream.published)
         messages = harness.read_topic(harness.topic, ids)
@@ -55,5 +60,5 @@ def test_connect_restarted_and_killed_mid_stream_loses_nothing_and_applies_once(
         with harness.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM outbox")).scalar() == 0
     finally:
-        connector.unregister(connect_url)
+        connector.unregister(url())
         drop_replication_slot(harness.dsn, connector.slot_name, timeout_s=60)
