@@ -25,13 +25,16 @@ import orjson
 from ._events import (
     UNAVAILABLE,
     ChangeEvent,
+    ChangeEventTwin,
     Event,
     Heartbeat,
     MessageEvent,
     Op,
     Position,
+    PositionTwin,
     SchemaChange,
     Source,
+    SourceTwin,
     TableChange,
     Tombstone,
     TransactionEvent,
@@ -46,8 +49,6 @@ __all__ = ["Decoder", "MessageLike", "SchemaLookup"]
 
 _SCHEMA_PREFIX = b'{"schema":'
 _PAYLOAD_SEPARATOR = b',"payload":'
-_SCHEMA_START = len(_SCHEMA_PREFIX)
-_SEPARATOR_LENGTH = len(_PAYLOAD_SEPARATOR)
 _HEARTBEAT_SCHEMA = "io.debezium.connector.common.Heartbeat"
 _TRANSACTION_SCHEMA = "io.debezium.connector.common.TransactionMetadataValue"
 _ROW_OPS = {"c": Op.CREATE, "u": Op.UPDATE, "d": Op.DELETE, "r": Op.READ}
@@ -111,9 +112,9 @@ class Decoder:
         self._placeholder = unavailable_placeholder
         self._cache_size = cache_size
         self._json_plans: dict[bytes, _Plan] = {}
-        # The schema bytes and plan last seen per kind ("key", "value"): a topic's records mostly
-        # repeat them, and comparing in place spares slicing and hashing ~2 KB per record.
-        self._last_json: dict[str, tuple[bytes, int, _Plan]] = {}
+        # Per kind ("key", "value"): the head (up to the payload) of the last JSON record with a
+        # schema, and its plan. A topic's records mostly repeat their schema.
+        self._last_json: dict[str, tuple[bytes, _Plan]] = {}
         self._avro: dict[int, tuple[Any, _Plan]] = {}
         self._hint_plans: dict[str, _Plan] = {}
         self._no_schema = _Plan(None, unavailable_placeholder)
@@ -122,7 +123,9 @@ class Decoder:
 
     def decode(self, message: MessageLike) -> Event:
         """Decode one record; raise :class:`DecodeError` naming what is wrong and where."""
-        position = Position(message.topic() or "", message.partition() or 0, message.offset() or 0)
+        position: Position = PositionTwin(  # type: ignore[assignment]
+            message.topic() or "", message.partition() or 0, message.offset() or 0
+        )
         try:
             return self._decode(message.key(), message.value(), position)
         except DecodeError as error:
@@ -138,7 +141,7 @@ class Decoder:
         offset: int = 0,
     ) -> Event:
         """Decode a record given as its parts (for frameworks that hand over bytes)."""
-        position = Position(topic, partition, offset)
+        position: Position = PositionTwin(topic, partition, offset)  # type: ignore[assignment]
         try:
             return self._decode(key, value, position)
         except DecodeError as error:
@@ -175,25 +178,26 @@ class Decoder:
     def _payload(self, raw: bytes, what: str) -> tuple[Any, _Plan]:
         if raw[:1] == b"\x00":
             return self._avro_payload(raw, what)
+        last = self._last_json.get(what)
+        # The record starts with the schema last seen and the separator after it, the first
+        # separator in the record (which the slow path below cuts at): one comparison in place
+        # instead of slicing and hashing ~2 KB of schema per record.
+        if last is not None and raw.startswith(last[0]) and raw.endswith(b"}"):
+            try:
+                return orjson.loads(raw[len(last[0]) : -1]), last[1]
+            except orjson.JSONDecodeError:
+                pass  # said below
         if raw.startswith(_SCHEMA_PREFIX) and raw.endswith(b"}"):
-            last = self._last_json.get(what)
-            # The same schema as last time, followed by the separator: that separator is also
-            # the first one in the record (the slow path below cuts at the first one).
-            if (
-                last is not None
-                and raw.startswith(last[0], _SCHEMA_START)
-                and raw.startswith(_PAYLOAD_SEPARATOR, last[1])
-            ):
-                return _loads(memoryview(raw)[last[1] + _SEPARATOR_LENGTH : -1], what), last[2]
             cut = raw.find(_PAYLOAD_SEPARATOR)
             if cut > 0:
-                schema_bytes = raw[_SCHEMA_START:cut]
+                schema_bytes = raw[len(_SCHEMA_PREFIX) : cut]
                 plan = self._json_plans.get(schema_bytes)
                 if plan is None:
                     plan = self._compile_json(schema_bytes)
                 if plan is not None:
-                    self._last_json[what] = (schema_bytes, cut, plan)
-                    return _loads(memoryview(raw)[cut + _SEPARATOR_LENGTH : -1], what), plan
+                    head = raw[: cut + len(_PAYLOAD_SEPARATOR)]
+                    self._last_json[what] = (head, plan)
+                    return _loads(raw[len(head) : -1], what), plan
         document = _loads(raw, what)
         if isinstance(document, dict) and document.keys() == {"schema", "payload"}:
             schema = document["schema"]
@@ -265,7 +269,7 @@ class Decoder:
         if not isinstance(document, dict):
             raise DecodeError(f"expected the key to be a JSON object, got {_kind(document)}")
         row = plan.row if plan.row is not None else self._hinted(table).row
-        if row is not None:
+        if row is not None and row.steps:
             row.apply(document, toast=False, path="key")
         return document
 
@@ -285,7 +289,8 @@ class Decoder:
         op_code = payload["op"]
         source = _source(payload.get("source"))
         ts_ms = payload.get("ts_ms")
-        transaction = _transaction_ref(payload.get("transaction"))
+        raw_transaction = payload.get("transaction")
+        transaction = None if raw_transaction is None else _transaction_ref(raw_transaction)
         op = _ROW_OPS.get(op_code)
         table = f"{source.schema}.{source.table}"
         if op is not None:
@@ -300,17 +305,18 @@ class Decoder:
             elif op in _TOAST_OPS:
                 _mark_unavailable(before, self._placeholder)
                 _mark_unavailable(after, self._placeholder)
-            return ChangeEvent(
-                op=op,
-                key=self._key(key, table),
-                before=before,
-                after=after,
-                source=source,
-                ts_ms=ts_ms,
-                transaction=transaction,
-                position=position,
-                columns=None if row is None else row.schema,
+            event: ChangeEvent = ChangeEventTwin(  # type: ignore[assignment]
+                op,
+                self._key(key, table),
+                before,
+                after,
+                source,
+                ts_ms,
+                transaction,
+                position,
+                None if row is None else row.schema,
             )
+            return event
         if op_code == "t":
             return TruncateEvent(
                 source=source, ts_ms=ts_ms, transaction=transaction, position=position
@@ -339,7 +345,7 @@ def _b64(text: str) -> bytes:
     return base64.b64decode(text, validate=True)
 
 
-def _loads(raw: bytes | memoryview, what: str) -> Any:
+def _loads(raw: bytes, what: str) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
@@ -363,10 +369,10 @@ def _source(raw: Any) -> Source:
         raise DecodeError("a change event needs a 'source' object", field="source")
     commit_lsn = None
     sequence = raw.get("sequence")
-    if isinstance(sequence, str) and sequence.startswith('["'):  # the usual '["123","456"]'
-        end = sequence.find('"', 2)
-        if end > 2 and sequence[2:end].isdigit():
-            commit_lsn = int(sequence[2:end])
+    if isinstance(sequence, str) and sequence[:2] == '["':  # the usual '["123","456"]'
+        digits = sequence.split('"', 2)[1]
+        if digits.isdigit():
+            commit_lsn = int(digits)
             sequence = None
     if isinstance(sequence, str):
         try:
@@ -375,21 +381,35 @@ def _source(raw: Any) -> Source:
                 commit_lsn = int(parsed[0])
         except (orjson.JSONDecodeError, ValueError):
             raise DecodeError(f"not a JSON list: {sequence!r}", field="source.sequence") from None
-    snapshot = raw.get("snapshot")
-    return Source(
-        connector=str(raw.get("connector", "")),
-        name=str(raw.get("name", "")),
-        db=str(raw.get("db", "")),
-        schema=raw.get("schema"),
-        table=raw.get("table"),
-        ts_ms=raw.get("ts_ms") or 0,
-        snapshot=None if snapshot is None else str(snapshot),
-        lsn=raw.get("lsn"),
-        commit_lsn=commit_lsn,
-        tx_id=raw.get("txId"),
-        version=str(raw.get("version", "")),
-        raw=raw,
+    try:  # PostgreSQL's source block has each of these: subscripts are the fast way
+        connector, name, db, version = raw["connector"], raw["name"], raw["db"], raw["version"]
+        schema, table, snapshot = raw["schema"], raw["table"], raw["snapshot"]
+        ts_ms, lsn, tx_id = raw["ts_ms"], raw["lsn"], raw["txId"]
+    except KeyError:  # other connectors'
+        get = raw.get
+        connector, name, db, version = (
+            get("connector", ""),
+            get("name", ""),
+            get("db", ""),
+            get("version", ""),
+        )
+        schema, table, snapshot = get("schema"), get("table"), get("snapshot")
+        ts_ms, lsn, tx_id = get("ts_ms"), get("lsn"), get("txId")
+    source: Source = SourceTwin(  # type: ignore[assignment]
+        str(connector),
+        str(name),
+        str(db),
+        schema,
+        table,
+        ts_ms or 0,
+        None if snapshot is None else str(snapshot),
+        lsn,
+        commit_lsn,
+        tx_id,
+        str(version),
+        raw,
     )
+    return source
 
 
 def _transaction_ref(raw: Any) -> TransactionRef | None:

@@ -10,9 +10,11 @@ projection keeps the value it has.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeAlias
 
 import orjson
 import psycopg
@@ -79,6 +81,61 @@ def pg_type(schema: ConnectSchema) -> str:
     return _PG_BY_TYPE.get(schema.type, "text")
 
 
+_Pending: TypeAlias = tuple[
+    tuple[str, ...] | None, tuple[Any, ...] | dict[str, Any] | None, int | None
+]
+"""A key's last state in a batch: ``(columns, values, lsn)``; ``(None, None, lsn)`` for a delete;
+``(None, {column: value}, lsn)`` when some values are unavailable (unchanged TOAST columns,
+filled in at the flush)."""
+
+_DELETE = Op.DELETE
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """Rows of one schema into one target table (see :meth:`TableMirror._shape`)."""
+
+    schema: ConnectSchema
+    every: Callable[[Any], tuple[Any, ...]]
+    mirrored: Callable[[Any], tuple[Any, ...]] | None
+    names: tuple[str, ...]
+    json: tuple[int, ...]
+
+    def row(self, after: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The target values of ``after`` when this shape applies to it: exactly the schema's
+        columns, no dict outside JSON columns, no unavailable value. Else None."""
+        if len(after) != len(self.schema.fields):
+            return None
+        try:
+            row = self.every(after)  # all of the schema's columns: exactly those then
+        except KeyError:
+            return None
+        if self.mirrored is not None:
+            row = self.mirrored(row)
+        if self.json:
+            row = _dumped(row, self.json)
+        if UNAVAILABLE in row or dict in map(type, row):
+            return None
+        return row
+
+
+def _picker(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """``lambda row: tuple(row[k] for k in keys)``, in C."""
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda row: (row[key],)
+    return itemgetter(*keys)
+
+
+def _dumped(row: tuple[Any, ...], json: tuple[int, ...]) -> tuple[Any, ...]:
+    values = list(row)
+    for index in json:
+        value = values[index]
+        if value is not None and value is not UNAVAILABLE:
+            values[index] = orjson.dumps(value).decode()
+    return tuple(values)
+
+
 def _python_pg_type(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
@@ -128,11 +185,13 @@ class TableMirror:
             if missing:
                 raise ConfigError(f"mirror into {into!r}: key columns {missing} are not mirrored")
         self.source_key = tuple(self._source_name(k) for k in self.key)
+        self._single_key = self.source_key[0] if len(self.source_key) == 1 else None
         self.lsn_column = lsn_column
         self.add_columns = add_columns
         self._known: dict[str, set[str]] = {}
         self._json: dict[int, tuple[ConnectSchema, frozenset[str]]] = {}
         self._statements: dict[tuple[str, tuple[str, ...]], sql.Composed] = {}
+        self._shapes: dict[tuple[str, int], _Shape] = {}
         self._deleted: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._orphans: OrderedDict[int, tuple[tuple[Any, ...], tuple[str, ...]]] = OrderedDict()
 
@@ -149,32 +208,67 @@ class TableMirror:
     def __call__(self, ctx: ApplyContext, events: Sequence[TableEvent]) -> None:
         physical = ctx.physical_name(self.into)
         known = self._known_columns(ctx, physical)
-        pending: dict[tuple[Any, ...], tuple[dict[str, Any] | None, int | None]] = {}
+        pending: dict[tuple[Any, ...], _Pending] = {}
+        key_of = self._key_of
+        schema: ConnectSchema | None = None
+        shape: _Shape | None = None
         for event in events:
             if isinstance(event, TruncateEvent):
                 self._flush(ctx, physical, pending)
                 pending.clear()
                 ctx.conn.execute(sql.SQL("TRUNCATE {}").format(ctx.table(self.into)))
                 continue
-            key = self._key_of(event)
+            key = key_of(event)
             lsn = event.source.lsn
-            if event.op is Op.DELETE:
-                pending[key] = (None, lsn)
+            if event.op is _DELETE:
+                pending[key] = (None, None, lsn)
                 continue
-            if event.after is None:
+            after = event.after
+            if after is None:
                 raise DecodeError(f"a {event.op.value!r} event without 'after'", field="after")
+            if event.columns is not schema or shape is None:
+                schema = event.columns
+                shape = self._shape_of(physical, known, schema)
+            if shape is not None:
+                row = shape.row(after)
+                if row is not None:
+                    pending[key] = (shape.names, row, lsn)
+                    continue
+                shape = None  # _values may add columns: the shape is looked up again
             values = self._values(ctx, physical, known, event)
+            if UNAVAILABLE not in values.values():
+                pending[key] = (tuple(values), tuple(values.values()), lsn)
+                continue
             prior = pending.get(key)
-            if prior is not None and prior[0] is not None:
+            if prior is not None and prior[1] is not None:
+                earlier = prior[1]
+                if not isinstance(earlier, dict):
+                    earlier = dict(zip(prior[0] or (), earlier, strict=True))
                 for name, value in values.items():
-                    if value is UNAVAILABLE and name in prior[0]:
-                        values[name] = prior[0][name]  # an earlier event of this batch had it
-            pending[key] = (values, lsn)
+                    if value is UNAVAILABLE and name in earlier:
+                        values[name] = earlier[name]  # an earlier event of this batch had it
+            pending[key] = (None, values, lsn)
         self._flush(ctx, physical, pending)
+
+    def _shape_of(
+        self, physical: str, known: set[str], schema: ConnectSchema | None
+    ) -> _Shape | None:
+        if schema is None:
+            return None
+        cache_key = (physical, id(schema))
+        shape = self._shapes.get(cache_key)
+        if shape is None or shape.schema is not schema:
+            shape = self._shape(physical, known, schema)
+            if shape is None:
+                return None
+            self._shapes[cache_key] = shape
+        return shape
 
     def _key_of(self, event: ChangeEvent) -> tuple[Any, ...]:
         row = event.key if event.key else event.row
         try:
+            if self._single_key is not None:
+                return (row[self._single_key],)
             return tuple(row[name] for name in self.source_key)
         except KeyError:
             row = event.row
@@ -224,38 +318,90 @@ class TableMirror:
         self._json[id(schema)] = (schema, names)
         return names
 
+    def _shape(self, physical: str, known: set[str], schema: ConnectSchema) -> _Shape | None:
+        """How rows of ``schema`` become upsert rows of ``physical`` without :meth:`_values`:
+        the mirrored columns picked in C, JSON columns serialized. None when a row of this
+        schema has a column to add (then :meth:`_values` adds it)."""
+        fields = schema.field_names
+        if not fields:
+            return None
+        if self.rename is None:
+            pairs = [(f, f) for f in fields]
+        else:
+            pairs = [(s, t) for s, t in self.rename.items() if s in fields]
+        picked: list[int] = []
+        names: list[str] = []
+        for source, target in pairs:
+            if target not in known:
+                if not self.add_columns or target == self.lsn_column:
+                    continue  # ignored, as _values ignores it
+                return None
+            picked.append(fields.index(source))
+            names.append(target)
+        if not names:
+            return None
+        json_columns = self._json_columns(schema)
+        return _Shape(
+            schema=schema,
+            every=_picker(fields),
+            mirrored=None if picked == list(range(len(fields))) else _picker(picked),
+            names=tuple(names),
+            json=tuple(i for i, n in enumerate(names) if n in json_columns),
+        )
+
     def _flush(
         self,
         ctx: ApplyContext,
         physical: str,
-        pending: Mapping[tuple[Any, ...], tuple[dict[str, Any] | None, int | None]],
+        pending: Mapping[tuple[Any, ...], _Pending],
     ) -> None:
         if not pending:
             return
         deletes: list[tuple[tuple[Any, ...], int | None]] = []
         upserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         with ctx.conn.cursor(row_factory=dict_row) as cursor:
-            for key, (values, lsn) in pending.items():
-                if values is None:
+            for key, (_, row, lsn) in pending.items():
+                if row is None:
                     deletes.append((key, lsn))
             if deletes:
                 self._delete_rows(ctx, physical, cursor, deletes)
-            for key, (values, lsn) in pending.items():
-                if values is None:
+            lsn_column = self.lsn_column
+            for key, (names, row, lsn) in pending.items():
+                if row is None:
                     continue
-                if UNAVAILABLE in values.values():
-                    self._fill_from_deleted(key, values, lsn)
-                names = tuple(n for n, v in values.items() if v is not UNAVAILABLE)
-                row = tuple(values[n] for n in names)
-                if self.lsn_column:
-                    names += (self.lsn_column,)
-                    row += (lsn,)
-                upserts.setdefault(names, []).append(row)
-            for names, rows in upserts.items():
-                if len(rows) >= _COPY_FROM:
-                    self._copy_upsert(ctx, physical, names, rows)
+                if isinstance(row, dict):
+                    names, row = self._completed(key, row, lsn)  # noqa: PLW2901 - completed
+                assert names is not None  # a row without its columns is a dict
+                if lsn_column:
+                    names += (lsn_column,)  # noqa: PLW2901 - with the LSN
+                    row += (lsn,)  # noqa: PLW2901 - with the LSN
+                group = upserts.get(names)
+                if group is None:
+                    upserts[names] = [row]
                 else:
-                    cursor.executemany(self._upsert(ctx, physical, names), rows)
+                    group.append(row)
+            self._upsert_rows(ctx, physical, cursor, upserts)
+
+    def _upsert_rows(
+        self,
+        ctx: ApplyContext,
+        physical: str,
+        cursor: psycopg.Cursor[dict[str, Any]],
+        upserts: Mapping[tuple[str, ...], list[tuple[Any, ...]]],
+    ) -> None:
+        for names, rows in upserts.items():
+            if len(rows) >= _COPY_FROM:
+                self._copy_upsert(ctx, physical, names, rows)
+            else:
+                cursor.executemany(self._upsert(ctx, physical, names), rows)
+
+    def _completed(
+        self, key: tuple[Any, ...], values: dict[str, Any], lsn: int | None
+    ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        """A row with unavailable values: those a key change's delete had, the others left out."""
+        self._fill_from_deleted(key, values, lsn)
+        names = tuple(n for n, v in values.items() if v is not UNAVAILABLE)
+        return names, tuple(values[n] for n in names)
 
     def _copy_upsert(
         self,
@@ -424,6 +570,7 @@ class TableMirror:
         """Forget cached column lists and statements (after a rollback, a swap or an ALTER)."""
         self._known.clear()
         self._statements.clear()
+        self._shapes.clear()
 
     def _add_column(
         self,
@@ -446,4 +593,5 @@ class TableMirror:
             )
         )
         known.add(name)
+        self._shapes.clear()
         _log.info("column added", table=f"{ctx.schema}.{physical}", column=name, type=kind)

@@ -14,7 +14,8 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,12 +32,11 @@ from confluent_kafka import (
 )
 from psycopg import sql
 
+from ._batch import Batch, Item, Run, decode_chunk
 from ._decoder import Decoder
-from ._events import ChangeEvent, Event, TableEvent, TruncateEvent
 from ._exceptions import (
     ConfigError,
     DeadLetterFailed,
-    DecodeError,
     ProjectionError,
     RebuildFailed,
 )
@@ -64,6 +64,9 @@ DEAD_LETTER_HEADERS = (
     "eventyard.projection",
 )
 """Headers added to a dead-lettered record (its own headers, key and value are kept as is)."""
+
+_CHUNKS = 5  # a batch is decoded in this many chunks, each ahead of the one being applied
+_MIN_CHUNK = 500  # ...of at least this many records (smaller batches decode in one go)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,6 +115,10 @@ class RunnerConfig:
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
             "topic.metadata.refresh.interval.ms": 5000,
+            # librdkafka pauses fetching for fetch.queue.backoff.ms (1 s by default) once its
+            # prefetch queue is full (64 MB: ~20,000 records of 3 KB); a runner catching up
+            # drains that in about a second, then waited for the pause to end.
+            "fetch.queue.backoff.ms": 20,
             **self.consumer_config,
         }
 
@@ -173,14 +180,6 @@ class _HandlerFailed(Exception):
     pass
 
 
-@dataclass(slots=True)
-class _Item:
-    message: Message
-    event: Event | None
-    error: BaseException | None
-    stage: str = "decode"
-
-
 class ProjectionRunner:
     """Apply Debezium topics to a :class:`Projection` with exactly-once effect.
 
@@ -211,6 +210,9 @@ class ProjectionRunner:
         self._rebalances = self._fenced = self._retries = 0
         self._lags: deque[float] = deque(maxlen=config.lag_samples)
         self._names = {t: t for t in projection.tables}
+        # Batches bigger than this are decoded a chunk ahead of the one being applied.
+        self._chunk_size = max(_MIN_CHUNK, config.batch_size // _CHUNKS)
+        self._decoding: ThreadPoolExecutor | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -254,6 +256,9 @@ class ProjectionRunner:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._decoding is not None:
+            self._decoding.shutdown()
+            self._decoding = None
 
     # -- running ------------------------------------------------------------------------------
 
@@ -411,8 +416,9 @@ class ProjectionRunner:
     # -- batches ------------------------------------------------------------------------------
 
     def _process(self, messages: list[Message]) -> None:
-        items: list[_Item] = []
+        accepted: list[Message] = []
         ends: dict[TopicPartitionKey, int] = {}
+        positions = self._positions
         for message in messages:
             error = message.error()
             if error is not None:
@@ -423,24 +429,39 @@ class ProjectionRunner:
                 _log.warning("consume error", error=str(error))
                 continue
             where = (message.topic() or "", message.partition() or 0)
-            position = self._positions.get(where)
+            position = positions.get(where)
             offset = message.offset() or 0
             if position is None or (position != BEGINNING and offset < position):
                 continue  # revoked, or read before a seek took effect
-            try:
-                items.append(_Item(message, self.decoder.decode(message), None))
-            except DecodeError as decode_error:
-                items.append(_Item(message, None, decode_error))
+            accepted.append(message)
             ends[where] = offset + 1
-        if items:
-            self._apply(items, ends)
+        if not accepted:
+            return
+        batch = Batch(
+            self.decoder,
+            accepted,
+            chunk_size=self._chunk_size,
+            executor=self._decode_ahead(),
+        )
+        try:
+            self._apply(batch, ends)
+        finally:
+            batch.close()
 
-    def _apply(self, items: list[_Item], ends: dict[TopicPartitionKey, int]) -> None:
+    def _decode_ahead(self) -> ThreadPoolExecutor | None:
+        """The thread decoding the chunks of a batch ahead (None: batches fit in one chunk)."""
+        if self.config.batch_size <= self._chunk_size:
+            return None
+        if self._decoding is None:
+            self._decoding = ThreadPoolExecutor(1, thread_name_prefix="eventyard-cdc-decode")
+        return self._decoding
+
+    def _apply(self, batch: Batch, ends: dict[TopicPartitionKey, int]) -> None:
         isolate = False
         started = time.monotonic()
         while True:
             try:
-                self._transaction(items, ends, isolate=isolate)
+                self._transaction(batch, ends, isolate=isolate)
                 return
             except _HandlerFailed:
                 self._reset_handlers()
@@ -464,11 +485,13 @@ class ProjectionRunner:
                 self._reconnect_if_broken()
 
     def _transaction(
-        self, items: list[_Item], ends: dict[TopicPartitionKey, int], *, isolate: bool
+        self, batch: Batch, ends: dict[TopicPartitionKey, int], *, isolate: bool
     ) -> None:
         conn = self._connection()
-        poison = [i for i in items if i.event is None]
-        applied: list[TableEvent] = []
+        poison: list[Item] = []
+        failed: list[Item] = []
+        applied = 0
+        stamps: list[int] = []
         with conn.transaction():
             stored = self._offsets.lock(conn, self.projection.name, ends)
             if any(stored.get(k) != self._positions.get(k) for k in ends):
@@ -479,65 +502,72 @@ class ProjectionRunner:
                 schema=self.config.schema,
                 _tables=self._names,
             )
-            for table, run in _runs(items):
-                handlers = self.projection.handlers(table)
-                if not handlers:
-                    continue
-                events = [i.event for i in run]
-                if not isolate:
+            for chunk in batch.chunks():
+                poison += chunk.poison
+                for run in chunk.runs:
+                    handlers = self.projection.handlers(run.table)
+                    if not handlers:
+                        continue
+                    if isolate:
+                        applied += self._isolate(ctx, handlers, run, stamps, failed)
+                        continue
                     try:
                         for handler in handlers:
-                            handler(ctx, events)  # type: ignore[arg-type]
+                            handler(ctx, run.events)
                     except psycopg.OperationalError:
                         raise
                     except Exception as error:
                         _log.info("batch handler failed; isolating events", error=str(error))
                         raise _HandlerFailed from error
-                    applied.extend(events)  # type: ignore[arg-type]
-                    continue
-                self._isolate(ctx, handlers, run, applied, poison)
+                    applied += len(run.events)
+                    stamps += run.lag_stamps
+            poison += failed
             if poison:
                 self._dead_letter(poison)
             self._offsets.save(conn, self.projection.name, ends)
-        self._committed(items, ends, applied, len(poison))
+        self._committed(batch.size, ends, applied, stamps, len(poison))
 
     def _isolate(
         self,
         ctx: ApplyContext,
         handlers: Sequence[Any],
-        run: list[_Item],
-        applied: list[TableEvent],
-        poison: list[_Item],
-    ) -> None:
-        """Apply ``run`` one event at a time, each in a savepoint; failures become poison."""
-        for item in run:
+        run: Run,
+        stamps: list[int],
+        poison: list[Item],
+    ) -> int:
+        """Apply ``run`` one event at a time, each in a savepoint; failures become poison.
+        The number of events applied."""
+        applied = 0
+        for message, event in zip(run.messages, run.events, strict=True):
             try:
                 with ctx.conn.transaction():
                     for handler in handlers:
-                        handler(ctx, [item.event])
+                        handler(ctx, [event])
             except psycopg.OperationalError:
                 raise
             except Exception as error:
                 self._reset_handlers()
-                poison.append(_Item(item.message, item.event, error, "handle"))
+                poison.append(Item(message, event, error, "handle"))
             else:
-                applied.append(item.event)  # type: ignore[arg-type]
+                applied += 1
+                if not event.source.is_snapshot and event.source.ts_ms:
+                    stamps.append(event.source.ts_ms)
+        return applied
 
     def _committed(
         self,
-        items: list[_Item],
+        records: int,
         ends: dict[TopicPartitionKey, int],
-        applied: list[TableEvent],
+        applied: int,
+        stamps: list[int],
         poison: int,
     ) -> None:
         now_ms = self._clock() * 1000
-        for event in applied:
-            if not event.source.is_snapshot and event.source.ts_ms:
-                self._lags.append(now_ms - event.source.ts_ms)
+        self._lags.extend([now_ms - stamp for stamp in stamps])
         self._positions.update(ends)
-        self._applied += len(applied)
+        self._applied += applied
         self._dead += poison
-        self._skipped += len(items) - len(applied) - poison
+        self._skipped += records - applied - poison
         self._batches += 1
         if self._consumer is not None:
             offsets = [TopicPartition(t, p, n) for (t, p), n in ends.items()]
@@ -546,7 +576,7 @@ class ProjectionRunner:
             except KafkaException as error:
                 _log.debug("offset commit for monitoring failed", error=str(error))
 
-    def _dead_letter(self, poison: list[_Item]) -> None:
+    def _dead_letter(self, poison: list[Item]) -> None:
         topic = self.config.dead_letter_topic
         first = poison[0]
         if topic is None:
@@ -693,7 +723,7 @@ class ProjectionRunner:
                 if timeout_s is not None and time.monotonic() - started > timeout_s:
                     raise RebuildFailed(f"rebuild not done after {timeout_s:.0f} s: {positions}")
                 messages = reader.consume(self.config.batch_size, self.config.poll_timeout_s)
-                batch: list[_Item] = []
+                wanted: list[Message] = []
                 for message in messages:
                     if message.error() is not None:
                         continue
@@ -701,13 +731,12 @@ class ProjectionRunner:
                     offset = message.offset() or 0
                     if where not in ends or offset >= ends[where]:
                         continue
-                    try:
-                        batch.append(_Item(message, self.decoder.decode(message), None))
-                    except DecodeError:
-                        poison += 1  # dead-lettered already by the live runner
+                    wanted.append(message)
                     positions[where] = offset + 1
-                events += len(batch)
-                poison += self._rebuild_batch(conn, names, batch)
+                chunk = decode_chunk(self.decoder, wanted)
+                poison += len(chunk.poison)  # dead-lettered already by the live runner
+                events += len(wanted) - len(chunk.poison)
+                poison += self._rebuild_batch(conn, names, chunk.runs)
             self._swap(conn, names, positions)
         except psycopg.Error as error:
             raise RebuildFailed(f"rebuild failed: {error}") from error
@@ -744,7 +773,7 @@ class ProjectionRunner:
         return ends
 
     def _rebuild_batch(
-        self, conn: psycopg.Connection[Any], names: Mapping[str, str], batch: list[_Item]
+        self, conn: psycopg.Connection[Any], names: Mapping[str, str], batch: list[Run]
     ) -> int:
         ctx = ApplyContext(
             conn=conn,
@@ -755,23 +784,23 @@ class ProjectionRunner:
         )
         poison = 0
         with conn.transaction():
-            for table, run in _runs(batch):
-                handlers = self.projection.handlers(table)
+            for run in batch:
+                handlers = self.projection.handlers(run.table)
                 if not handlers:
                     continue
                 try:
                     with conn.transaction():
                         for handler in handlers:
-                            handler(ctx, [i.event for i in run])  # type: ignore[misc]
+                            handler(ctx, run.events)
                 except psycopg.OperationalError:
                     raise
                 except Exception:  # isolate the poison events, as the live runner did
                     self._reset_handlers()
-                    for item in run:
+                    for event in run.events:
                         try:
                             with conn.transaction():
                                 for handler in handlers:
-                                    handler(ctx, [item.event])  # type: ignore[list-item]
+                                    handler(ctx, [event])
                         except psycopg.OperationalError:
                             raise
                         except Exception:
@@ -811,25 +840,6 @@ class ProjectionRunner:
                             )
                         )
             self._offsets.save(conn, self.projection.name, positions)
-
-
-def _runs(items: Sequence[_Item]) -> Iterator[tuple[str, list[_Item]]]:
-    """Consecutive runs of table events with the same source table (other records dropped)."""
-    table: str | None = None
-    run: list[_Item] = []
-    for item in items:
-        event = item.event
-        if not isinstance(event, ChangeEvent | TruncateEvent):
-            continue
-        name = event.table
-        if name != table and run:
-            assert table is not None
-            yield table, run
-            run = []
-        table = name
-        run.append(item)
-    if run and table is not None:
-        yield table, run
 
 
 def _where(message: Message) -> str:

@@ -80,11 +80,18 @@ def _b64(value: Any) -> bytes:
 
 
 def _decimal(scale: int) -> Converter:
+    exponent = f"E{-scale}"
+    from_bytes = int.from_bytes
+    a2b_base64 = binascii.a2b_base64
+
     def convert(value: Any) -> Decimal:
-        if isinstance(value, Decimal):
+        if value.__class__ is str:  # the JSON converter's base64
+            raw = a2b_base64(value, strict_mode=True)
+        elif isinstance(value, Decimal):
             return value
-        unscaled = int.from_bytes(_b64(value), "big", signed=True)
-        return Decimal(f"{unscaled}E{-scale}")  # exact: no context rounding
+        else:
+            raw = _b64(value)
+        return Decimal(f"{from_bytes(raw, 'big', signed=True)}{exponent}")  # exact: no rounding
 
     return convert
 
@@ -233,9 +240,6 @@ def converter_for(schema: ConnectSchema) -> Converter | None:  # noqa: PLR0911 -
     return None
 
 
-_PLACEHOLDER_TYPES = frozenset({"string", "bytes", "array"})
-
-
 class RowPlan:
     """Converts the rows of one struct schema in place.
 
@@ -249,20 +253,19 @@ class RowPlan:
         self.schema = schema
         self.raw_placeholder = placeholder.encode()  # Avro bytes columns carry it unencoded
         steps: list[tuple[str, Converter]] = []
-        toast_steps: list[tuple[str, object, Converter | None]] = []
+        toast_steps: list[tuple[str, tuple[object, ...] | None, Converter | None]] = []
         encoded = base64.b64encode(placeholder.encode()).decode()
         for field in schema.fields:
             convert = converter_for(field.schema)
             if convert is not None:
                 steps.append((field.name, convert))
             kind = field.schema.type
-            if kind in _PLACEHOLDER_TYPES:
-                marker: object = placeholder
-                if kind == "bytes":
-                    marker = encoded
-                elif kind == "array":
-                    marker = [placeholder]
-                toast_steps.append((field.name, marker, convert))
+            if kind == "string":
+                toast_steps.append((field.name, (placeholder,), convert))
+            elif kind == "bytes":  # base64 in JSON; Avro bytes columns carry it unencoded
+                toast_steps.append((field.name, (encoded, self.raw_placeholder), convert))
+            elif kind == "array":
+                toast_steps.append((field.name, ([placeholder],), convert))
             elif convert is not None:
                 toast_steps.append((field.name, None, convert))
         self.steps = tuple(steps)
@@ -273,11 +276,11 @@ class RowPlan:
         name = ""
         try:
             if toast:
-                for name, marker, convert in self.toast_steps:
+                for name, markers, convert in self.toast_steps:
                     value = row.get(name)
                     if value is None:
                         continue
-                    if marker is not None and (value in (marker, self.raw_placeholder)):
+                    if markers is not None and value in markers:
                         row[name] = UNAVAILABLE
                     elif convert is not None:
                         row[name] = convert(value)
