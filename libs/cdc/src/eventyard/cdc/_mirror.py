@@ -119,6 +119,15 @@ class _Shape:
         return row
 
 
+@dataclass(frozen=True, slots=True)
+class _Stage:
+    """The statements that stage rows of some columns for one target table, rendered once."""
+
+    create: bytes
+    copy: bytes
+    apply: bytes
+
+
 def _picker(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
     """``lambda row: tuple(row[k] for k in keys)``, in C."""
     if len(keys) == 1:
@@ -192,6 +201,8 @@ class TableMirror:
         self._json: dict[int, tuple[ConnectSchema, frozenset[str]]] = {}
         self._statements: dict[tuple[str, tuple[str, ...]], sql.Composed] = {}
         self._shapes: dict[tuple[str, int], _Shape] = {}
+        self._stages: dict[tuple[str, tuple[str, ...]], _Stage] = {}
+        self._staged: set[tuple[int, int, str, tuple[str, ...]]] = set()
         self._deleted: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._orphans: OrderedDict[int, tuple[tuple[Any, ...], tuple[str, ...]]] = OrderedDict()
 
@@ -411,21 +422,34 @@ class TableMirror:
         rows: list[tuple[Any, ...]],
     ) -> None:
         """Many rows: COPY them into a temporary stage, then one INSERT ... SELECT upsert."""
+        conn = ctx.conn
+        stage = self._stages.get((physical, names))
+        if stage is None:
+            stage = self._stage(ctx, physical, names)
+            self._stages[(physical, names)] = stage
+        session = (id(conn), conn.info.backend_pid, physical, names)
+        if session not in self._staged:  # temporary tables live as long as the session
+            conn.execute(stage.create)
+            self._staged.add(session)
+        with conn.cursor() as cursor:
+            with cursor.copy(stage.copy) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(stage.apply)  # the upsert, then emptying the stage: one round trip
+
+    def _stage(self, ctx: ApplyContext, physical: str, names: tuple[str, ...]) -> _Stage:
         stage = sql.Identifier(f"_eventyard_stage_{abs(hash((physical, names))):x}")
         columns = sql.SQL(", ").join(map(sql.Identifier, names))
         conn = ctx.conn
-        conn.execute(
-            sql.SQL(
-                "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS"
-                " AS SELECT {} FROM {} WITH NO DATA"
-            ).format(stage, columns, ctx.table(self.into))
+        create = sql.SQL(
+            "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS"
+            " AS SELECT {} FROM {} WITH NO DATA"
+        ).format(stage, columns, ctx.table(self.into))
+        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(stage, columns)
+        apply = sql.SQL("{}; DELETE FROM {}").format(
+            self._upsert(ctx, physical, names, stage=stage), stage
         )
-        with conn.cursor() as cursor:
-            with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, columns)) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(self._upsert(ctx, physical, names, stage=stage))
-            cursor.execute(sql.SQL("DELETE FROM {}").format(stage))
+        return _Stage(create.as_bytes(conn), copy.as_bytes(conn), apply.as_bytes(conn))
 
     def _delete_rows(
         self,
@@ -571,6 +595,8 @@ class TableMirror:
         self._known.clear()
         self._statements.clear()
         self._shapes.clear()
+        self._stages.clear()
+        self._staged.clear()  # a rollback also undoes the creation of a temporary table
 
     def _add_column(
         self,

@@ -10,6 +10,7 @@ seeks to the offsets stored in PostgreSQL.
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import time
@@ -76,6 +77,11 @@ class RunnerConfig:
     Give ``topics`` or a ``topic_pattern`` (a regular expression, e.g. ``r"shop\\.public\\..*"``).
     ``dead_letter_topic``: where poison records go; without one a poison record stops the runner.
     ``schema``: where the projection's tables and the offsets table live.
+    ``freeze_gc``: :meth:`ProjectionRunner.start` calls :func:`gc.freeze`, so the collector's
+    full passes skip everything alive at start (the application's modules and objects) and
+    look only at what batches leave behind: in the benchmark, full passes cost 15% of the
+    throughput without it. Objects frozen are still freed by reference counting; set False
+    when the process makes reference cycles among its start-up objects and drops them later.
     """
 
     bootstrap_servers: str
@@ -93,6 +99,7 @@ class RunnerConfig:
     retry_backoff_s: float = 0.5
     retry_max_s: float = 120.0
     lag_samples: int = 200_000
+    freeze_gc: bool = True
 
     def __post_init__(self) -> None:
         if bool(self.topics) == bool(self.topic_pattern):
@@ -213,6 +220,8 @@ class ProjectionRunner:
         # Batches bigger than this are decoded a chunk ahead of the one being applied.
         self._chunk_size = max(_MIN_CHUNK, config.batch_size // _CHUNKS)
         self._decoding: ThreadPoolExecutor | None = None
+        # The next batch, consumed before the one in hand was applied and decoding meanwhile.
+        self._ahead: tuple[list[Message], Batch] | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -230,6 +239,8 @@ class ProjectionRunner:
         with conn.transaction():
             self._ensure_schema(conn)
             self._create_tables(conn, self._names)
+        if self.config.freeze_gc:
+            gc.freeze()
         consumer = Consumer(self.config.consumer_settings())
         topics = list(self.config.topics) or [f"^{self.config.topic_pattern}"]
         consumer.subscribe(
@@ -256,6 +267,7 @@ class ProjectionRunner:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self._drop_ahead()
         if self._decoding is not None:
             self._decoding.shutdown()
             self._decoding = None
@@ -290,11 +302,17 @@ class ProjectionRunner:
         self.start()
         assert self._consumer is not None
         if self._reseek:
+            self._drop_ahead()
             self._reload_positions()
-        messages = self._consumer.consume(self.config.batch_size, self.config.poll_timeout_s)
+        ahead: Batch | None = None
+        if self._ahead is not None:
+            messages, ahead = self._ahead
+            self._ahead = None
+        else:
+            messages = self._consumer.consume(self.config.batch_size, self.config.poll_timeout_s)
         if not messages:
             return 0
-        self._process(messages)
+        self._process(messages, ahead)
         return len(messages)
 
     def caught_up(self) -> bool:
@@ -302,9 +320,13 @@ class ProjectionRunner:
         if self._consumer is None or not self._positions:
             return False
         for (topic, partition), position in list(self._positions.items()):
-            low, high = self._consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=10, cached=False
-            )
+            where = TopicPartition(topic, partition)
+            # The end as of the last fetch answers "not yet" without asking the broker, which
+            # answers only after the consumer's pending fetch (up to fetch.wait.max.ms).
+            _, cached_high = self._consumer.get_watermark_offsets(where, cached=True)
+            if position != BEGINNING and cached_high is not None and position < cached_high:
+                return False
+            low, high = self._consumer.get_watermark_offsets(where, timeout=10, cached=False)
             if (low if position == BEGINNING else position) < high:
                 return False
         return True
@@ -360,6 +382,7 @@ class ProjectionRunner:
     # -- rebalancing --------------------------------------------------------------------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._drop_ahead()
         keys = [(p.topic, p.partition) for p in partitions]
         stored = self._with_retry(lambda conn: self._offsets.load(conn, self.projection.name, keys))
         for p in partitions:
@@ -374,7 +397,8 @@ class ProjectionRunner:
         _log.info("partitions assigned", projection=self.projection.name, positions=stored)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Every batch consumed was committed before the next poll: nothing is in flight here.
+        self._drop_ahead()
+        # A batch consumed earlier and not applied yet is fenced: its positions are gone.
         for p in partitions:
             self._positions.pop((p.topic, p.partition), None)
         if self._cooperative():
@@ -384,6 +408,7 @@ class ProjectionRunner:
         _log.info("partitions revoked", projection=self.projection.name, count=len(partitions))
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._drop_ahead()
         for p in partitions:
             self._positions.pop((p.topic, p.partition), None)
         _log.warning("partitions lost", projection=self.projection.name, count=len(partitions))
@@ -403,6 +428,7 @@ class ProjectionRunner:
 
     def _seek(self, positions: Mapping[TopicPartitionKey, int]) -> None:
         assert self._consumer is not None
+        self._drop_ahead()  # records after the old positions: a gap if applied after a seek back
         for (topic, partition), position in positions.items():
             if (topic, partition) not in self._positions:
                 continue
@@ -415,7 +441,12 @@ class ProjectionRunner:
 
     # -- batches ------------------------------------------------------------------------------
 
-    def _process(self, messages: list[Message]) -> None:
+    def _process(self, messages: list[Message], ahead: Batch | None = None) -> None:
+        """Apply the records of ``messages`` this runner owns and has not applied yet.
+
+        ``ahead`` is their decoding begun earlier (see :meth:`_read_ahead`): used when every
+        record it decoded is still wanted, else dropped and the wanted ones decoded again.
+        """
         accepted: list[Message] = []
         ends: dict[TopicPartitionKey, int] = {}
         positions = self._positions
@@ -435,18 +466,42 @@ class ProjectionRunner:
                 continue  # revoked, or read before a seek took effect
             accepted.append(message)
             ends[where] = offset + 1
+        if ahead is not None and ahead.size != len(accepted):  # a rebalance or seek between
+            ahead.close()
+            ahead = None
         if not accepted:
             return
-        batch = Batch(
-            self.decoder,
-            accepted,
-            chunk_size=self._chunk_size,
-            executor=self._decode_ahead(),
+        executor = self._decode_ahead()
+        batch = ahead or Batch(
+            self.decoder, accepted, chunk_size=self._chunk_size, executor=executor
         )
         try:
+            if executor is not None:
+                self._read_ahead(executor)
             self._apply(batch, ends)
         finally:
             batch.close()
+
+    def _read_ahead(self, executor: ThreadPoolExecutor) -> None:
+        """Consume the records already fetched and start decoding them, so the decoding thread
+        works while this batch waits for PostgreSQL.
+
+        It runs before this batch's transaction opens, so rebalance callbacks run outside any
+        transaction, as they do in :meth:`poll_once`. A partition revoked here leaves this batch
+        fenced (its position is gone) and the records read ahead unwanted.
+        """
+        assert self._consumer is not None
+        messages = self._consumer.consume(self.config.batch_size, 0)
+        if messages:
+            decodable = [m for m in messages if m.error() is None]
+            batch = Batch(self.decoder, decodable, chunk_size=self._chunk_size, executor=executor)
+            self._ahead = (messages, batch)
+
+    def _drop_ahead(self) -> None:
+        """Forget the records read ahead (they are read again from the stored positions)."""
+        if self._ahead is not None:
+            self._ahead[1].close()
+            self._ahead = None
 
     def _decode_ahead(self) -> ThreadPoolExecutor | None:
         """The thread decoding the chunks of a batch ahead (None: batches fit in one chunk)."""
@@ -483,6 +538,9 @@ class ProjectionRunner:
                 _log.warning("batch failed, retrying", error=str(error))
                 time.sleep(self.config.retry_backoff_s)
                 self._reconnect_if_broken()
+            except BaseException:  # rolled back: what handlers cached about the session may be gone
+                self._reset_handlers()
+                raise
 
     def _transaction(
         self, batch: Batch, ends: dict[TopicPartitionKey, int], *, isolate: bool
@@ -700,6 +758,7 @@ class ProjectionRunner:
         positions. Live runners (here or in other processes) find the stored offsets moved at
         their next batch and continue from there, into the new tables.
         """
+        self._drop_ahead()  # the decoder is used by one thread at a time
         started = time.monotonic()
         conn = self._connection()
         names = {t: f"{t}__rebuild" for t in self.projection.tables}
