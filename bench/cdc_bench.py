@@ -81,6 +81,15 @@ def _wait_for(bootstrap: str, topic: str, count: int, timeout_s: float = 300) ->
     raise SystemExit(f"Debezium did not write {count} records to {topic} in {timeout_s:.0f} s")
 
 
+def _settle(dsn: str) -> None:
+    """Write out dirty pages and vacuum what earlier rounds wrote, so that neither contender
+    pays for the other's leftovers."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM")
+        conn.execute("CHECKPOINT")
+    time.sleep(1)
+
+
 def _raw_consume(bootstrap: str, topic: str, count: int) -> float:
     consumer = Consumer(
         {
@@ -242,15 +251,17 @@ def main() -> None:
         projections: list[float] = []
         for round_ in range(ROUNDS):  # interleaved, so both see the machine in the same moods
             print(f"round {round_ + 1} of {ROUNDS}: raw consume")
+            _settle(dsn)
             raws.append(_raw_consume(bootstrap, topic, BULK_CHANGES))
             print(f"round {round_ + 1} of {ROUNDS}: projection")
+            _settle(dsn)
             config = RunnerConfig(
                 bootstrap_servers=bootstrap,
                 dsn=dsn,
                 group_id=f"{name}-projection-{round_}",
                 topics=(topic,),
                 schema=f"read_model_{round_}",
-                batch_size=5000,
+                batch_size=10_000,
                 poll_timeout_s=0.05,
             )
             projections.append(_project(config, BULK_CHANGES))
