@@ -271,6 +271,44 @@ def create_schema(dsn: str, *, customers_count: int, skus: int) -> None:
             )
 
 
+# ------------------------------------------------------------------------------------ CPU time
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc(pid: str) -> tuple[int, float, float, str] | None:
+    """(parent pid, own CPU seconds, reaped children's CPU seconds, command line)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, UnicodeDecodeError):
+        return None
+    own = (int(stat[11]) + int(stat[12])) / _TICK  # utime, stime
+    reaped = (int(stat[13]) + int(stat[14])) / _TICK  # cutime, cstime
+    return int(stat[1]), own, reaped, command
+
+
+def cpu_seconds(roles: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds used so far by PostgreSQL (its live processes and the backends its
+    postmaster has reaped), the Kafka broker, and each role's processes."""
+    procs = {
+        int(entry.name): info
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and (info := _proc(entry.name)) is not None
+    }
+    totals = dict.fromkeys(["postgres", "kafka", *roles], 0.0)
+    for pid, (parent, own, reaped, command) in procs.items():
+        if "postgres" in command.split(" ", 1)[0] or command.startswith("postgres:"):
+            postmaster = parent not in procs or "postgres" not in procs[parent][3]
+            totals["postgres"] += own + (reaped if postmaster else 0.0)
+        elif command.startswith("/usr/bin/java") and " kafka.Kafka " in command:
+            totals["kafka"] += own
+        for role, pids in roles.items():
+            if pid in pids:
+                totals[role] += own
+    return totals
+
+
 # ------------------------------------------------------------------------------------ measuring
 
 
@@ -436,7 +474,7 @@ def endpoints() -> tuple[str, str]:
 
 def measure(
     dsn: str, kafka: str, prefix: str, *, sagas: int, steady_s: float, per_service: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """The whole measurement on a prepared database and topics; the result's numbers."""
     create_schema(dsn, customers_count=200, skus=50)
     print("measuring single-row commits/s ...", flush=True)
@@ -470,12 +508,24 @@ def measure(
         burst(starter, warmup, 0)
         starter.wait_done(warmup)
         time.sleep(2)
+        roles: dict[str, list[int]] = {"starter": [os.getpid()]}
+        for role, process in zip(
+            ("orchestrator", "customers", "inventory") * per_service, processes, strict=True
+        ):
+            roles.setdefault(role, []).append(process.pid)
         xid_before = xid_counter(dsn)
+        cpu_before = cpu_seconds(roles)
         print(f"throughput: {sagas} sagas started at once ...", flush=True)
         burst(starter, sagas, warmup)
         starter.wait_done(warmup + sagas)
         time.sleep(3)  # let the relays delete the last outbox rows (their commits count too)
         xid_after = xid_counter(dsn)
+        cpu_after = cpu_seconds(roles)
+        cpu_ms_per_saga = {
+            role: round((cpu_after[role] - cpu_before[role]) * 1000 / sagas, 2)
+            for role in cpu_after
+        }
+        print(f"  CPU ms per saga: {cpu_ms_per_saga}", flush=True)
         elapsed, _ = starter.window(warmup)
         sagas_per_s = sagas / max(elapsed, 1e-9)
         commits_per_saga = (xid_after - xid_before) / sagas
@@ -508,6 +558,7 @@ def measure(
         "commits_per_saga": round(commits_per_saga, 2),
         "bound_sagas_per_s": round(bound, 1),
         "ratio_vs_bound": round(sagas_per_s / bound, 3),
+        "cpu_ms_per_saga": cpu_ms_per_saga,
     }
 
 

@@ -15,13 +15,16 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
+import pytest
 import sqlalchemy as sa
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # type: ignore[attr-defined]
 from opentelemetry.sdk.trace import TracerProvider
+from psycopg import sql
 from sqlalchemy.orm import Session
 
 from eventyard.outbox import (
     Cleanup,
+    ConfigurationError,
     Event,
     Outbox,
     OutboxTable,
@@ -108,6 +111,39 @@ def test_a_row_committed_late_with_a_smaller_seq_is_neither_skipped_nor_reordere
     assert numbers(got) == {"x": [1, 2]}
     seqs = outbox_db.scalar("SELECT count(*) FROM outbox")
     assert seqs == 0
+
+
+def test_a_long_transaction_that_never_writes_to_the_outbox_does_not_hold_rows_back(
+    outbox_db: Any, start_relay: Any, router: TopicRouter, consume: Consume
+) -> None:
+    start_relay("r1")
+    outbox = Outbox(table=outbox_db.table, router=router)
+    with psycopg.connect(outbox_db.dsn) as report:
+        # A transaction with an id, open throughout: in every snapshot's in-progress list.
+        report.execute("SELECT pg_current_xact_id()")
+        for n in range(3):
+            with Session(outbox_db.engine) as session, session.begin():
+                outbox.publish(session, event("y", n))
+        got = consume(router.topic("order"), 3, timeout_s=30)
+        assert report.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    assert numbers(got) == {"y": [0, 1, 2]}
+
+
+def test_a_table_from_an_older_schema_version_is_refused_with_the_fix(outbox_db: Any) -> None:
+    table = outbox_db.table
+    with psycopg.connect(outbox_db.dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                sql.Identifier(table.schema, table.name),
+                json.dumps({"eventyard.outbox": {"version": 1, "partitions": table.partitions}}),
+            )
+        )
+    store = PostgresOutboxStore(outbox_db.dsn, table=table)
+    with pytest.raises(ConfigurationError, match="run create_outbox_schema again"):
+        store.connect("old")
+    with psycopg.connect(outbox_db.dsn, autocommit=True) as conn:
+        create_outbox_schema(conn, outbox=table)
+    store.connect("upgraded").close()
 
 
 def test_retention_keeps_published_rows_then_removes_them(

@@ -49,21 +49,22 @@ def test_the_outbox_has_debeziums_columns_and_the_relays_own() -> None:
         assert column in create, column
 
 
-def test_the_seq_comes_after_the_writer_lock() -> None:
+def test_the_seq_comes_after_the_writer_lock_and_a_transaction_id() -> None:
     function = next(s for s in outbox_ddl() if '_next_seq"() RETURNS bigint' in s)
     assert function.index("pg_advisory_xact_lock_shared") < function.index("nextval")
+    assert function.index("pg_current_xact_id") < function.index("nextval")
 
 
-def test_the_checkpoint_reads_the_sequence_before_the_writers() -> None:
-    function = next(s for s in outbox_ddl() if "_checkpoint" in s and "FUNCTION" in s)
-    assert function.index("last_value") < function.index("pg_locks")
+def test_the_snapshot_reads_the_sequence_before_the_transactions_in_progress() -> None:
+    function = next(s for s in outbox_ddl() if '_snapshot"(' in s and "FUNCTION" in s)
+    assert function.index("last_value") < function.index("backend_xid")
 
 
 def test_the_table_comment_records_partitions_and_lock_namespace() -> None:
     table = OutboxTable(name="events", schema="shop", partitions=16)
     comment = next(s for s in outbox_ddl(table) if s.startswith("COMMENT ON TABLE"))
     meta = json.loads(comment.split(" IS ", 1)[1].strip("'"))["eventyard.outbox"]
-    assert meta == {"version": 1, "partitions": 16, "lock_namespace": table.lock_namespace}
+    assert meta == {"version": 2, "partitions": 16, "lock_namespace": table.lock_namespace}
     assert table.lock_namespace != OutboxTable().lock_namespace
     assert 0 <= table.lock_namespace < 2**31
 

@@ -5,19 +5,27 @@ Ownership and membership are session-level advisory locks on the relay's connect
 MEMBER_LOCK)``, so the group's size is the number of holders. A relay that dies, even by
 ``kill -9``, loses its connection and with it every lock: its partitions are free at once.
 
-The safe horizon: writers take the shared writer lock before their seq (``<table>_next_seq``).
-``<table>_checkpoint()`` reads the sequence (L), then the virtual transaction ids holding the
-writer lock (W). Every seq <= L was taken by a transaction that had ended or was in W at that
-moment; once no transaction of W holds the lock any longer, every row up to L is final. The
-session keeps the recent checkpoints and returns the highest L whose writers have all ended.
+The safe horizon: a writer takes the shared writer lock and a transaction id before its seq
+(``<table>_next_seq``). ``<table>_snapshot()`` reads the sequence (L), then the ids of the
+transactions in progress (X, from ``backend_xid``). Every seq <= L was taken by a transaction
+that had ended or was in X at that moment; once no transaction of X is in progress any longer,
+every row up to L is final. The session keeps the recent checkpoints (L, X) and returns the
+highest L whose X has ended. X also holds transactions that never write to the outbox; when the
+oldest checkpoint waits longer than ``refine_after_s``, ``<table>_writers()`` (a ``pg_locks``
+scan) tells which transactions hold the writer lock now, and every waiting checkpoint keeps only
+those: a transaction of X that does not hold the lock now had not taken a seq (the lock comes
+first and stays until the end), so a long report or batch job holds the relay back for
+``refine_after_s`` at most, and the lock table is scanned only then.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections import deque
 from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -29,7 +37,14 @@ from psycopg import sql
 from ._exceptions import ConfigurationError, StoreUnavailable
 from ._model import OutboxRow
 from ._ports import Backlog, Cleanup, Horizon, OutboxStore, StoreSession
-from ._schema import CLEANUP_LOCK, MEMBER_LOCK, WRITER_LOCK, OutboxTable, outbox_partition_ddl
+from ._schema import (
+    CLEANUP_LOCK,
+    MEMBER_LOCK,
+    SCHEMA_VERSION,
+    WRITER_LOCK,
+    OutboxTable,
+    outbox_partition_ddl,
+)
 
 __all__ = ["PostgresOutboxStore", "PostgresSession"]
 
@@ -58,6 +73,8 @@ class PostgresOutboxStore(OutboxStore):
 
     The relay needs its own direct connection (session-level advisory locks and LISTEN do not
     survive a transaction-pooling proxy such as PgBouncer in transaction mode).
+    ``refine_after_s``: how long rows may wait for transactions that are not outbox writers
+    (long reports, batch jobs) before the relay looks up which open transactions are writers.
     """
 
     def __init__(
@@ -67,11 +84,13 @@ class PostgresOutboxStore(OutboxStore):
         table: OutboxTable | None = None,
         cleanup: Cleanup | None = None,
         connect_timeout_s: float = 5.0,
+        refine_after_s: float = 0.05,
     ) -> None:
         self.dsn = dsn
         self.table = table or OutboxTable()
         self._cleanup = cleanup or Cleanup()
         self.connect_timeout_s = connect_timeout_s
+        self.refine_after_s = refine_after_s
 
     @property
     def partitions(self) -> int:
@@ -85,6 +104,15 @@ class PostgresOutboxStore(OutboxStore):
         return PostgresSession(self, member)
 
 
+@dataclass(frozen=True, slots=True)
+class _Checkpoint:
+    """Every seq <= ``seq`` is final once none of the transactions ``open`` is in progress."""
+
+    seq: int
+    open: frozenset[str]
+    taken: float
+
+
 class PostgresSession(StoreSession):
     """One relay's connection: group membership, partition locks, LISTEN, reads and marks."""
 
@@ -92,8 +120,9 @@ class PostgresSession(StoreSession):
         self._store = store
         self._table = store.table
         self._ns = store.table.lock_namespace
-        self._checkpoints: deque[tuple[int, frozenset[str]]] = deque()
+        self._checkpoints: deque[_Checkpoint] = deque()
         self._horizon = 0
+        self._refined_at = 0.0
         self._owned: set[int] = set()
         with _translated("connecting to the outbox"):
             self._conn = psycopg.connect(
@@ -132,6 +161,12 @@ class PostgresSession(StoreSession):
             raise ConfigurationError(
                 f"{self._table.qualified} was not made by eventyard.outbox (no table comment)"
             ) from error
+        if meta.get("version", 0) < SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"{self._table.qualified} was made by an older eventyard.outbox (schema version "
+                f"{meta.get('version')}, this relay needs {SCHEMA_VERSION}): run "
+                "create_outbox_schema again (it is idempotent) to bring its functions up to date"
+            )
         if meta.get("partitions") != self._table.partitions:
             raise ConfigurationError(
                 f"{self._table.qualified} has {meta.get('partitions')} partitions, but the relay "
@@ -184,21 +219,46 @@ class PostgresSession(StoreSession):
     def horizon(self) -> Horizon:
         with _translated("reading the horizon"):
             row = self._conn.execute(
-                sql.SQL("SELECT last_seq, writers FROM {}()").format(
-                    sql.SQL(self._table.function("checkpoint"))
+                sql.SQL("SELECT last_seq, in_progress FROM {}()").format(
+                    sql.SQL(self._table.function("snapshot"))
                 )
             ).fetchone()
         assert row is not None
-        last_seq, writers_now = int(row[0]), frozenset(row[1] or ())
-        self._checkpoints.append((last_seq, writers_now))
-        for seq, writers in self._checkpoints:
-            if seq > self._horizon and not writers & writers_now:
-                self._horizon = seq
-        while self._checkpoints and self._checkpoints[0][0] <= self._horizon:
-            self._checkpoints.popleft()
+        now = time.monotonic()
+        last_seq, in_progress = int(row[0]), frozenset(row[1] or ())
+        self._checkpoints.append(_Checkpoint(last_seq, in_progress, now))
+        self._advance(in_progress)
+        oldest = self._checkpoints[0] if self._checkpoints else None
+        if (
+            oldest is not None
+            and now - oldest.taken > self._store.refine_after_s
+            and now - self._refined_at > self._store.refine_after_s
+        ):
+            self._refine()
+            self._advance(in_progress)
         while len(self._checkpoints) > _MAX_CHECKPOINTS:
             self._checkpoints.popleft()  # loses precision only: a later checkpoint still holds
         return Horizon(safe=self._horizon, latest=last_seq)
+
+    def _advance(self, in_progress: frozenset[str]) -> None:
+        """Move the horizon to the highest checkpoint none of whose transactions is open."""
+        for checkpoint in self._checkpoints:
+            if checkpoint.seq > self._horizon and not checkpoint.open & in_progress:
+                self._horizon = checkpoint.seq
+        while self._checkpoints and self._checkpoints[0].seq <= self._horizon:
+            self._checkpoints.popleft()
+
+    def _refine(self) -> None:
+        """Keep, in every waiting checkpoint, only the transactions holding the writer lock."""
+        with _translated("reading the writers"):
+            row = self._conn.execute(
+                sql.SQL("SELECT {}()").format(sql.SQL(self._table.function("writers")))
+            ).fetchone()
+        writers = frozenset(row[0] or ()) if row else frozenset()
+        self._checkpoints = deque(
+            _Checkpoint(c.seq, c.open & writers, c.taken) for c in self._checkpoints
+        )
+        self._refined_at = time.monotonic()
 
     def fetch(
         self, partitions: Collection[int], *, after: int, upto: int, limit: int
@@ -255,9 +315,13 @@ class PostgresSession(StoreSession):
 
     def wait(self, timeout_s: float) -> bool:
         with _translated("waiting for notifications"):
-            for _ in self._conn.notifies(timeout=max(timeout_s, 0.0), stop_after=1):
-                return True
-        return False
+            notified = any(
+                True for _ in self._conn.notifies(timeout=max(timeout_s, 0.0), stop_after=1)
+            )
+            if notified:
+                for _ in self._conn.notifies(timeout=0):
+                    pass  # the rest of a burst of commits: one wake-up for all of them
+        return notified
 
     # ---------------------------------------------------------------- reporting, cleanup
 

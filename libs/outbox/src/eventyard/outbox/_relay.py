@@ -56,7 +56,8 @@ class RelayConfig:
     """How a relay runs. Intervals are in seconds.
 
     ``poll_interval`` is the fallback when no NOTIFY arrives; ``recheck_interval`` the first
-    pause while rows wait above the safe horizon (it doubles up to ``poll_interval``);
+    pause while rows wait above the safe horizon for transactions still open (it doubles up to
+    ``poll_interval``; a NOTIFY ends it early);
     ``shutdown_grace`` how long ``stop()`` lets in-flight batches collect their acks before the
     rest is returned (left unmarked, sent again later). ``batches_in_flight`` batches may wait
     for acknowledgements while the next is read (1 turns the pipeline off).

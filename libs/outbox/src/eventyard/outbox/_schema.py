@@ -5,9 +5,10 @@ The outbox table keeps Debezium's Outbox Event Router column names (``id``, ``ag
 Debezium. The relay adds what it needs to read in order and in parallel:
 
 - ``seq``: a total order, taken from a sequence by ``<table>_next_seq()``, which first takes a
-  transaction-scoped shared advisory lock (the "writer lock"); ``<table>_checkpoint()`` reads
-  the sequence and then the set of transactions holding that lock. Together they give the relay
-  its safe horizon (see ``_postgres.py`` and the README).
+  transaction-scoped shared advisory lock (the "writer lock") and a transaction id;
+  ``<table>_snapshot()`` reads the sequence and then the transactions in progress, and
+  ``<table>_writers()`` which of them hold the writer lock. Together they give the relay its
+  safe horizon (see ``_postgres.py`` and the README).
 - ``vpart``: the virtual partition, ``hashtextextended(aggregateid) mod partitions``, a stored
   generated column, so every writer (even plain SQL) files an aggregate's rows under one partition.
 - ``published_at`` / ``failed_at`` / ``error``: for the retention cleanup mode and set-aside rows.
@@ -45,6 +46,9 @@ WRITER_LOCK: Final = 1_000_000
 MEMBER_LOCK: Final = 1_000_001
 #: objid of the lock one relay takes while it runs the retention cleanup.
 CLEANUP_LOCK: Final = 1_000_002
+#: The version of the DDL, kept in the table's comment. 2: writers take a transaction id before
+#: their number, and the horizon comes from snapshots.
+SCHEMA_VERSION: Final = 2
 
 #: Autovacuum settings for the outbox table: a queue table churns (every row is inserted, then
 #: deleted or updated within seconds), so vacuum after a fixed number of dead rows rather than
@@ -153,19 +157,36 @@ class InboxTable:
         return _q(self.schema, self.name)
 
 
-def _checkpoint_function(t: OutboxTable) -> str:
-    """``<table>_checkpoint()``: the sequence's last value, then the writers holding the lock."""
+def _horizon_functions(t: OutboxTable) -> list[str]:
+    """``<table>_snapshot()``: the sequence's last value, then the ids of the transactions in
+    progress (``backend_xid``, shown to every role, and prepared transactions): cheap.
+    ``<table>_writers()``: those holding the writer lock (a scan of ``pg_locks``, the whole lock
+    table), for the rare checkpoint held up by a long transaction that never wrote to the
+    outbox."""
     ns = t.lock_namespace
-    return f"""CREATE OR REPLACE FUNCTION {t.function("checkpoint")}(
-  OUT last_seq bigint, OUT writers text[]
+    prepared = "SELECT transaction::text FROM pg_prepared_xacts"
+    return [
+        f"""CREATE OR REPLACE FUNCTION {t.function("snapshot")}(
+  OUT last_seq bigint, OUT in_progress text[]
 ) LANGUAGE plpgsql VOLATILE AS $fn$
 BEGIN
   SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO last_seq FROM {t.sequence};
-  SELECT coalesce(array_agg(virtualtransaction::text), '{{}}') INTO writers FROM pg_locks
-   WHERE locktype = 'advisory' AND classid = {ns} AND objid = {WRITER_LOCK}
-     AND objsubid = 2 AND granted;
+  SELECT coalesce(array_agg(x), '{{}}') INTO in_progress FROM (
+    SELECT backend_xid::text FROM pg_stat_get_activity(NULL) WHERE backend_xid IS NOT NULL
+    UNION ALL {prepared}
+  ) AS open(x);
 END
-$fn$"""  # noqa: S608 - names come from OutboxTable, which admits plain identifiers only
+$fn$""",  # noqa: S608 - names come from OutboxTable, which admits plain identifiers only
+        f"""CREATE OR REPLACE FUNCTION {t.function("writers")}() RETURNS text[]
+LANGUAGE sql VOLATILE AS $fn$
+  SELECT coalesce(array_agg(x), '{{}}') FROM (
+    SELECT a.backend_xid::text FROM pg_locks l JOIN pg_stat_get_activity(NULL) a ON a.pid = l.pid
+     WHERE l.locktype = 'advisory' AND l.classid = {ns} AND l.objid = {WRITER_LOCK}
+       AND l.objsubid = 2 AND l.granted AND a.backend_xid IS NOT NULL
+    UNION ALL {prepared}
+  ) AS open(x)
+$fn$""",  # noqa: S608 - names come from OutboxTable, which admits plain identifiers only
+    ]
 
 
 def outbox_ddl(table: OutboxTable | None = None, *, debezium_heartbeat: bool = False) -> list[str]:
@@ -173,7 +194,13 @@ def outbox_ddl(table: OutboxTable | None = None, *, debezium_heartbeat: bool = F
     t = table or OutboxTable()
     ns = t.lock_namespace
     comment = json.dumps(
-        {"eventyard.outbox": {"version": 1, "partitions": t.partitions, "lock_namespace": ns}}
+        {
+            "eventyard.outbox": {
+                "version": SCHEMA_VERSION,
+                "partitions": t.partitions,
+                "lock_namespace": ns,
+            }
+        }
     )
     vpart = (
         f"(((hashtextextended(aggregateid, 0) % {t.partitions}) + {t.partitions}) % {t.partitions})"
@@ -185,12 +212,14 @@ def outbox_ddl(table: OutboxTable | None = None, *, debezium_heartbeat: bool = F
     statements = [
         f"CREATE SCHEMA IF NOT EXISTS {_q(t.schema)}",
         f"CREATE SEQUENCE IF NOT EXISTS {t.sequence} AS bigint CACHE 1",
-        # The writer lock comes first, then the number: a transaction holding a seq is always
-        # visible in pg_locks from before it took the number until it ends.
+        # The writer lock and a transaction id come first, then the number: a transaction
+        # holding a seq shows its id (backend_xid) and the lock (pg_locks) from before it took
+        # the number until it ends.
         f"""CREATE OR REPLACE FUNCTION {t.function("next_seq")}() RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $fn$
 BEGIN
   PERFORM pg_advisory_xact_lock_shared({ns}, {WRITER_LOCK});
+  PERFORM pg_current_xact_id();
   RETURN nextval({_literal(t.sequence)});
 END
 $fn$""",
@@ -217,9 +246,9 @@ $fn$""",
         "WHERE published_at IS NULL AND failed_at IS NULL",
         f'CREATE INDEX IF NOT EXISTS "{t.name}_published_at" ON {t.qualified} (published_at) '
         "WHERE published_at IS NOT NULL",
-        # Read the sequence first, then the writers: every seq <= last_seq was taken by a
-        # transaction that has ended or is in ``writers``.
-        _checkpoint_function(t),
+        # Read the sequence first, then the open transactions: every seq <= last_seq was taken
+        # by a transaction that has ended or is in ``in_progress``.
+        *_horizon_functions(t),
         f"COMMENT ON TABLE {t.qualified} IS {_literal(comment)}",
     ]
     if t.time_partitioned:
@@ -331,7 +360,7 @@ def drop_outbox_schema(
     op.execute(f"DROP TABLE IF EXISTS {_q(t.schema, t.heartbeat_table)}")
     op.execute(f"DROP TABLE IF EXISTS {t.qualified}")
     op.execute(f"DROP SEQUENCE IF EXISTS {t.sequence}")
-    for suffix in ("next_seq", "checkpoint", "notify"):
+    for suffix in ("next_seq", "snapshot", "writers", "checkpoint", "notify"):
         op.execute(f"DROP FUNCTION IF EXISTS {t.function(suffix)}")
     if inbox is not None:
         op.execute(f"DROP TABLE IF EXISTS {inbox.qualified}")
