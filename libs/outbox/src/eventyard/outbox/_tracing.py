@@ -24,7 +24,13 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 _INSTRUMENTATION = "eventyard.outbox"
 
 
+_GLOBAL = trace.get_tracer(_INSTRUMENTATION)
+"""The global provider's tracer: a proxy until an application sets a provider, then that one's."""
+
+
 def _tracer(provider: TracerProvider | None) -> Tracer:
+    if provider is None:
+        return _GLOBAL
     return trace.get_tracer(_INSTRUMENTATION, tracer_provider=provider)
 
 
