@@ -1,6 +1,7 @@
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,29 @@ def test_spawned_process_is_tracked_until_killed(tmp_path: Path) -> None:
     assert pid_file.pid() is None
     assert not pid_file.path.exists()
     assert "hello" in read_log_tail(log)
+
+
+def test_kill_group_returns_once_every_process_of_the_group_is_gone(tmp_path: Path) -> None:
+    pid_file = PidFile(path=tmp_path / "p.pid")
+    children = tmp_path / "children"
+    script = (
+        "import subprocess, sys, time; "
+        "kids = [subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']) "
+        "for _ in range(3)]; "
+        f"open({str(children)!r}, 'w').write(' '.join(str(k.pid) for k in kids)); "
+        "time.sleep(60)"
+    )
+    pid = spawn([sys.executable, "-c", script], log_path=tmp_path / "p.log", pid_file=pid_file)
+    deadline = time.monotonic() + 10
+    while not children.exists() or not children.read_text():
+        assert time.monotonic() < deadline, "the children did not start"
+        time.sleep(0.05)
+    kids = [int(p) for p in children.read_text().split()]
+    assert pid_file.kill_group(10)
+    for kid in [pid, *kids]:
+        stat = Path(f"/proc/{kid}/stat")
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    assert not pid_file.kill_group(10)  # not running any more
 
 
 def test_stale_pid_file_of_a_dead_process_is_cleared(tmp_path: Path) -> None:

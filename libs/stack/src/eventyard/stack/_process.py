@@ -35,6 +35,21 @@ def _start_time(pid: int) -> int | None:
     return int(fields[19])
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` is still running (zombies, already dead, do not
+    count: nothing but their parent can remove them)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == pgid and fields[0] != "Z":  # state, ppid, pgrp
+            return True
+    return False
+
+
 def _reap(pid: int) -> None:
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
@@ -81,6 +96,21 @@ class PidFile:
                 os.killpg(pid, sig)
             else:
                 os.kill(pid, sig)
+        return True
+
+    def kill_group(self, timeout_s: float) -> bool:
+        """SIGKILL the recorded process and its process group, as a crash would, and wait until
+        every process of the group has exited (a PostgreSQL backend still dying keeps the data
+        folder's lock file and shared memory busy); False if it was not running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        self.wait_gone(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while _group_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
         return True
 
     def wait_gone(self, timeout_s: float) -> bool:

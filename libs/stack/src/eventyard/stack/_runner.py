@@ -146,9 +146,8 @@ class Stack:
         """SIGKILL a component and its children, as a crash would; False if it was not running."""
         (component,) = (c for c in self.resolve([name]) if c.name == name)
         with self._locked():
-            if not component.pid_file.signal(signal.SIGKILL, group=True):
+            if not component.pid_file.kill_group(10):
                 return False
-            component.pid_file.wait_gone(10)
             self._report(f"{name} killed")
             return True
 
