@@ -104,24 +104,44 @@ def relay(
         _fail(str(error))
 
 
+TimePartitionedOption = Annotated[bool, typer.Option(help="PARTITION BY RANGE (created_at)")]
+InboxOption = Annotated[str | None, typer.Option(help="also an inbox table of this name")]
+HeartbeatOption = Annotated[bool, typer.Option(help="the heartbeat table")]
+
+
+def _statements(  # noqa: PLR0917 - the options of ddl and migrate, as given
+    table: str,
+    schema: str,
+    partitions: int,
+    time_partitioned: bool,
+    inbox: str | None,
+    debezium_heartbeat: bool,
+) -> list[str]:
+    """The DDL that ``ddl`` prints and ``migrate`` runs."""
+    spec = OutboxTable(
+        name=table, schema=schema, partitions=partitions, time_partitioned=time_partitioned
+    )
+    statements = outbox_ddl(spec, debezium_heartbeat=debezium_heartbeat)
+    if inbox:
+        statements += inbox_ddl(InboxTable(name=inbox, schema=schema))
+    return statements
+
+
 @app.command()
 def ddl(
     *,
     table: TableOption = "outbox",
     schema: SchemaOption = "public",
     partitions: PartitionsOption = 64,
-    time_partitioned: Annotated[bool, typer.Option(help="PARTITION BY RANGE (created_at)")] = False,
-    inbox: Annotated[str | None, typer.Option(help="also an inbox table of this name")] = None,
-    debezium_heartbeat: Annotated[bool, typer.Option(help="the heartbeat table")] = False,
+    time_partitioned: TimePartitionedOption = False,
+    inbox: InboxOption = None,
+    debezium_heartbeat: HeartbeatOption = False,
 ) -> None:
     """Print the DDL (idempotent statements) for the outbox and, optionally, an inbox."""
     try:
-        spec = OutboxTable(
-            name=table, schema=schema, partitions=partitions, time_partitioned=time_partitioned
+        statements = _statements(
+            table, schema, partitions, time_partitioned, inbox, debezium_heartbeat
         )
-        statements = outbox_ddl(spec, debezium_heartbeat=debezium_heartbeat)
-        if inbox:
-            statements += inbox_ddl(InboxTable(name=inbox, schema=schema))
     except OutboxError as error:
         _fail(str(error))
         return
@@ -135,18 +155,15 @@ def migrate(
     table: TableOption = "outbox",
     schema: SchemaOption = "public",
     partitions: PartitionsOption = 64,
-    time_partitioned: Annotated[bool, typer.Option(help="PARTITION BY RANGE (created_at)")] = False,
-    inbox: Annotated[str | None, typer.Option(help="also an inbox table of this name")] = None,
-    debezium_heartbeat: Annotated[bool, typer.Option(help="the heartbeat table")] = False,
+    time_partitioned: TimePartitionedOption = False,
+    inbox: InboxOption = None,
+    debezium_heartbeat: HeartbeatOption = False,
 ) -> None:
     """Create the outbox (and an inbox) in the database; running it again changes nothing."""
     try:
-        spec = OutboxTable(
-            name=table, schema=schema, partitions=partitions, time_partitioned=time_partitioned
+        statements = _statements(
+            table, schema, partitions, time_partitioned, inbox, debezium_heartbeat
         )
-        statements = outbox_ddl(spec, debezium_heartbeat=debezium_heartbeat)
-        if inbox:
-            statements += inbox_ddl(InboxTable(name=inbox, schema=schema))
         with psycopg.connect(dsn) as conn:
             for statement in statements:
                 conn.execute(statement.encode())
