@@ -41,6 +41,7 @@ from ._exceptions import (
     ProjectionError,
     RebuildFailed,
 )
+from ._membership import GroupCoverage, is_static
 from ._offsets import BEGINNING, OffsetStore, TopicPartitionKey
 from ._projection import ApplyContext, Projection
 
@@ -68,6 +69,8 @@ DEAD_LETTER_HEADERS = (
 
 _CHUNKS = 5  # a batch is decoded in this many chunks, each ahead of the one being applied
 _MIN_CHUNK = 500  # ...of at least this many records (smaller batches decode in one go)
+_REJOIN_EVERY_S = 30.0  # at most one rejoin for uncovered partitions in this time
+_COVERAGE_RETRY_S = 2.0  # when the group's assignment could not be told
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,6 +225,15 @@ class ProjectionRunner:
         self._decoding: ThreadPoolExecutor | None = None
         # The next batch, consumed before the one in hand was applied and decoding meanwhile.
         self._ahead: tuple[list[Message], Batch] | None = None
+        # Static members check after each assignment that the group covers every partition.
+        settings = config.consumer_settings()
+        self._coverage = (
+            GroupCoverage(settings, topics=config.topics, pattern=config.topic_pattern)
+            if is_static(settings)
+            else None
+        )
+        self._coverage_due: float | None = None
+        self._rejoined_at = -_REJOIN_EVERY_S
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -242,12 +254,16 @@ class ProjectionRunner:
         if self.config.freeze_gc:
             gc.freeze()
         consumer = Consumer(self.config.consumer_settings())
+        topics = self._subscribe(consumer)
+        self._consumer = consumer
+        _log.info("runner started", projection=self.projection.name, topics=topics)
+
+    def _subscribe(self, consumer: Consumer) -> list[str]:
         topics = list(self.config.topics) or [f"^{self.config.topic_pattern}"]
         consumer.subscribe(
             topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
-        self._consumer = consumer
-        _log.info("runner started", projection=self.projection.name, topics=topics)
+        return topics
 
     def stop(self) -> None:
         """Ask :meth:`run` to return after the batch in hand (safe from signal handlers)."""
@@ -304,6 +320,8 @@ class ProjectionRunner:
         if self._reseek:
             self._drop_ahead()
             self._reload_positions()
+        if self._coverage_due is not None and time.monotonic() >= self._coverage_due:
+            self._check_coverage()
         ahead: Batch | None = None
         if self._ahead is not None:
             messages, ahead = self._ahead
@@ -394,6 +412,8 @@ class ProjectionRunner:
             consumer.assign(partitions)
         self._positions.update(stored)
         self._rebalances += 1
+        if self._coverage is not None:
+            self._coverage_due = max(time.monotonic(), self._rejoined_at + _REJOIN_EVERY_S)
         _log.info("partitions assigned", projection=self.projection.name, positions=stored)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -412,6 +432,31 @@ class ProjectionRunner:
         for p in partitions:
             self._positions.pop((p.topic, p.partition), None)
         _log.warning("partitions lost", projection=self.projection.name, count=len(partitions))
+
+    def _check_coverage(self) -> None:
+        """Rejoin with a full rebalance when partitions of subscribed topics have no member.
+
+        A static member gets its old assignment back on restart, which misses the topics
+        created since (see :mod:`eventyard.cdc._membership`).
+        """
+        assert self._consumer is not None
+        assert self._coverage is not None
+        missing = self._coverage.missing(self._consumer)
+        if missing is None:  # rebalancing, or no answer: look again shortly
+            self._coverage_due = time.monotonic() + _COVERAGE_RETRY_S
+            return
+        self._coverage_due = None
+        if not missing:
+            return
+        _log.warning(
+            "partitions held by no group member; rejoining the group",
+            projection=self.projection.name,
+            partitions=missing,
+        )
+        self._rejoined_at = time.monotonic()
+        self._drop_ahead()
+        self._consumer.unsubscribe()
+        self._subscribe(self._consumer)
 
     def _cooperative(self) -> bool:
         strategy = str(self.config.consumer_config.get("partition.assignment.strategy", ""))

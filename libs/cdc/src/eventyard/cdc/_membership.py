@@ -1,0 +1,102 @@
+"""Static group membership (``group.instance.id``) and topics created after the group formed.
+
+A static member that rejoins gets the group's previous assignment back, without a rebalance
+(KIP-345; a rejoining leader skips the assignment, KIP-814). A subscribed topic created since
+that assignment was made is then assigned to nobody, and nothing notices: the rejoining
+member's first metadata already lists the topic, so it sees no change to react to. Debezium
+creates a table's topic at the table's first event, so this is what happens to a runner
+restarted after a new table's first change.
+
+:class:`GroupCoverage` finds such partitions; the runner then rejoins with a full rebalance.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+from confluent_kafka import Consumer, ConsumerGroupState, KafkaException
+from confluent_kafka.admin import AdminClient
+
+from ._offsets import TopicPartitionKey
+
+__all__ = ["GroupCoverage", "is_static", "uncovered"]
+
+# Settings an admin client needs to reach the same cluster as the consumer.
+_SHARED_PREFIXES = ("bootstrap.servers", "security.", "sasl.", "ssl.", "client.id", "socket.")
+
+
+def is_static(settings: Mapping[str, Any]) -> bool:
+    """True when the consumer settings make the runner a static group member."""
+    return bool(settings.get("group.instance.id"))
+
+
+def uncovered(
+    partitions: Mapping[str, int], assigned: Iterable[TopicPartitionKey]
+) -> list[TopicPartitionKey]:
+    """The partitions of ``partitions`` (topic -> partition count) that no member holds."""
+    held = set(assigned)
+    return [
+        (topic, partition)
+        for topic, count in sorted(partitions.items())
+        for partition in range(count)
+        if (topic, partition) not in held
+    ]
+
+
+class GroupCoverage:
+    """Compares the group's assignment with the partitions of the topics it subscribes to."""
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        *,
+        topics: Collection[str] = (),
+        pattern: str | None = None,
+    ) -> None:
+        self._group = str(settings["group.id"])
+        self._admin_settings = {k: v for k, v in settings.items() if k.startswith(_SHARED_PREFIXES)}
+        self._admin: AdminClient | None = None
+        self._topics = frozenset(topics)
+        self._pattern = re.compile(pattern) if pattern is not None else None
+
+    def subscribed(self, consumer: Consumer, timeout_s: float = 10.0) -> dict[str, int]:
+        """Topic -> partition count, for the existing topics the subscription covers."""
+        metadata = consumer.list_topics(timeout=timeout_s)
+        return {
+            name: len(topic.partitions)
+            for name, topic in metadata.topics.items()
+            if topic.error is None and self._matches(name)
+        }
+
+    def missing(
+        self, consumer: Consumer, timeout_s: float = 10.0
+    ) -> list[TopicPartitionKey] | None:
+        """Partitions of subscribed topics that no member of the group holds.
+
+        None when that cannot be told now: the group is rebalancing (only a settled
+        assignment tells) or the broker did not answer.
+        """
+        if self._admin is None:
+            self._admin = AdminClient(self._admin_settings)
+        try:
+            futures = self._admin.describe_consumer_groups([self._group], request_timeout=timeout_s)
+            group = futures[self._group].result(timeout_s)
+            if group.state != ConsumerGroupState.STABLE:
+                return None
+            partitions = self.subscribed(consumer, timeout_s)
+        except (KafkaException, TimeoutError):
+            return None
+        assigned = [
+            (tp.topic, tp.partition)
+            for member in group.members
+            if member.assignment is not None
+            for tp in member.assignment.topic_partitions
+        ]
+        return uncovered(partitions, assigned)
+
+    def _matches(self, topic: str) -> bool:
+        if self._pattern is None:
+            return topic in self._topics
+        return not topic.startswith("__") and self._pattern.match(topic) is not None
