@@ -29,6 +29,7 @@ from typing import Any
 import psycopg
 import structlog
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 from psycopg import sql
 
 from eventyard.cdc import Projection, ProjectionRunner, RunnerConfig, RunnerMetrics
@@ -286,6 +287,10 @@ def main() -> None:
         client.delete(name)
         drop_replication_slot(server, name)
         client.close()
+        try:  # ~130 MB of records: not left behind in the stack's Kafka
+            AdminClient({"bootstrap.servers": bootstrap}).delete_topics([topic])[topic].result(30)
+        except Exception as error:
+            print(f"  could not delete {topic}: {error}")
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
