@@ -22,6 +22,7 @@ import structlog
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from ._binary_copy import fits_binary
 from ._events import UNAVAILABLE, ChangeEvent, Op, TableEvent, TruncateEvent
 from ._exceptions import ConfigError, DecodeError
 from ._projection import ApplyContext
@@ -125,6 +126,9 @@ class _Stage:
 
     create: bytes
     copy: bytes
+    copy_binary: bytes
+    oids: tuple[int, ...]
+    """The type of each staged column (0: a column the table does not have)."""
     apply: bytes
 
 
@@ -324,7 +328,9 @@ class TableMirror:
         names = frozenset(
             (self.rename or {}).get(f.name, f.name)
             for f in schema.fields
-            if f.schema.name == JSON or f.schema.type in ("struct", "map")
+            if f.schema.name == JSON
+            # a struct is a JSON document, unless it is a scalar such as VariableScaleDecimal
+            or (f.schema.type in ("struct", "map") and f.schema.name not in _PG_BY_NAME)
         )
         self._json[id(schema)] = (schema, names)
         return names
@@ -431,8 +437,11 @@ class TableMirror:
         if session not in self._staged:  # temporary tables live as long as the session
             conn.execute(stage.create)
             self._staged.add(session)
+        binary = fits_binary(stage.oids, rows)
         with conn.cursor() as cursor:
-            with cursor.copy(stage.copy) as copy:
+            with cursor.copy(stage.copy_binary if binary else stage.copy) as copy:
+                if binary:
+                    copy.set_types(stage.oids)
                 for row in rows:
                     copy.write_row(row)
             cursor.execute(stage.apply)  # the upsert, then emptying the stage: one round trip
@@ -446,10 +455,24 @@ class TableMirror:
             " AS SELECT {} FROM {} WITH NO DATA"
         ).format(stage, columns, ctx.table(self.into))
         copy = sql.SQL("COPY {} ({}) FROM STDIN").format(stage, columns)
+        copy_binary = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(stage, columns)
         apply = sql.SQL("{}; DELETE FROM {}").format(
             self._upsert(ctx, physical, names, stage=stage), stage
         )
-        return _Stage(create.as_bytes(conn), copy.as_bytes(conn), apply.as_bytes(conn))
+        types = dict(
+            conn.execute(
+                "SELECT attname, atttypid::int FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (ctx.table(self.into).as_string(conn),),
+            ).fetchall()
+        )
+        return _Stage(
+            create=create.as_bytes(conn),
+            copy=copy.as_bytes(conn),
+            copy_binary=copy_binary.as_bytes(conn),
+            oids=tuple(types.get(name, 0) for name in names),
+            apply=apply.as_bytes(conn),
+        )
 
     def _delete_rows(
         self,
