@@ -287,8 +287,9 @@ def main() -> None:
         client.delete(name)
         drop_replication_slot(server, name)
         client.close()
+        admin = AdminClient({"bootstrap.servers": bootstrap})  # alive until the answer
         try:  # ~130 MB of records: not left behind in the stack's Kafka
-            AdminClient({"bootstrap.servers": bootstrap}).delete_topics([topic])[topic].result(30)
+            admin.delete_topics([topic])[topic].result(30)
         except Exception as error:
             print(f"  could not delete {topic}: {error}")
         with psycopg.connect(server, autocommit=True) as conn:
