@@ -192,3 +192,32 @@ def test_registry_schemas_with_confluent_in_memory_registry() -> None:
     assert event.after["amount"] == Decimal("0.50")
     with pytest.raises(DecodeError, match="unknown Avro schema id"):
         Decoder(schema_lookup=registry).decode(message("t", frame_avro(999, schema, value)))
+
+
+def _with_sequence(sequence: str | None) -> Any:
+    key, value = change_record(table="public.t", op="c", columns=COLUMNS, after={"id": 1})
+    document = json.loads(value)
+    document["payload"]["source"]["sequence"] = sequence
+    return Decoder().decode(message("t", json.dumps(document).encode(), key=key))
+
+
+@pytest.mark.parametrize(
+    ("sequence", "commit_lsn"),
+    [
+        ('["24023128","24023184"]', 24023128),
+        ('[null,"24023184"]', None),  # the first change a connector streams
+        ("[24023128, 24023184]", 24023128),
+        (None, None),
+    ],
+)
+def test_the_commit_lsn_is_the_first_element_of_the_source_sequence(
+    sequence: str | None, commit_lsn: int | None
+) -> None:
+    event = _with_sequence(sequence)
+    assert isinstance(event, ChangeEvent)
+    assert event.source.commit_lsn == commit_lsn
+
+
+def test_a_source_sequence_that_is_not_a_json_list_is_named() -> None:
+    with pytest.raises(DecodeError, match=r"source\.sequence"):
+        _with_sequence('[null,"24023184"')

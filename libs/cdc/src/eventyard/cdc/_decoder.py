@@ -369,10 +369,13 @@ def _source(raw: Any) -> Source:
         raise DecodeError("a change event needs a 'source' object", field="source")
     commit_lsn = None
     sequence = raw.get("sequence")
-    if isinstance(sequence, str) and sequence[:2] == '["':  # the usual '["123","456"]'
-        digits = sequence.split('"', 2)[1]
-        if digits.isdigit():
-            commit_lsn = int(digits)
+    if isinstance(sequence, str):  # the usual '["123","456"]', or '[null,"456"]' at first
+        if sequence[:2] == '["':
+            digits = sequence.split('"', 2)[1]
+            if digits.isdigit():
+                commit_lsn = int(digits)
+                sequence = None
+        elif sequence[:7] == '[null,"' and sequence[-2:] == '"]':
             sequence = None
     if isinstance(sequence, str):
         try:
