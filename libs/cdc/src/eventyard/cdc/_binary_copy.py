@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -37,7 +38,8 @@ BINARY_TYPES: dict[int, frozenset[type]] = {
 }
 """Column type oid -> the Python types whose binary form is that type's."""
 
-_TIMESTAMP, _TIMESTAMPTZ = 1114, 1184
+_ZONED = {1114: False, 1184: True}  # timestamp, timestamptz: whether values must be aware
+_tzinfo = attrgetter("tzinfo")
 
 
 def fits_binary(oids: Sequence[int], rows: Sequence[Sequence[Any]]) -> bool:
@@ -49,8 +51,9 @@ def fits_binary(oids: Sequence[int], rows: Sequence[Sequence[Any]]) -> bool:
         found.discard(_NONE)
         if not found <= BINARY_TYPES[oid]:
             return False
-        if oid == _TIMESTAMPTZ and any(v is not None and v.tzinfo is None for v in column):
-            return False
-        if oid == _TIMESTAMP and any(v is not None and v.tzinfo is not None for v in column):
-            return False
+        if oid in _ZONED:  # datetimes are never falsy: filter(None, ...) drops the NULLs only
+            zones = set(map(_tzinfo, filter(None, column)))
+            all_aware, all_naive = None not in zones, zones <= {None}
+            if not (all_aware if _ZONED[oid] else all_naive):
+                return False
     return True
