@@ -33,6 +33,8 @@ from confluent_kafka import (
 )
 from psycopg import sql
 
+from eventyard.kafka import StaticMemberGuard
+
 from ._batch import Batch, Item, Run, decode_chunk
 from ._decoder import Decoder
 from ._exceptions import (
@@ -41,7 +43,6 @@ from ._exceptions import (
     ProjectionError,
     RebuildFailed,
 )
-from ._membership import GroupCoverage, is_static
 from ._offsets import BEGINNING, OffsetStore, TopicPartitionKey
 from ._projection import ApplyContext, Projection
 
@@ -69,8 +70,6 @@ DEAD_LETTER_HEADERS = (
 
 _CHUNKS = 5  # a batch is decoded in this many chunks, each ahead of the one being applied
 _MIN_CHUNK = 500  # ...of at least this many records (smaller batches decode in one go)
-_REJOIN_EVERY_S = 30.0  # at most one rejoin for uncovered partitions in this time
-_COVERAGE_RETRY_S = 2.0  # when the group's assignment could not be told
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,15 +224,10 @@ class ProjectionRunner:
         self._decoding: ThreadPoolExecutor | None = None
         # The next batch, consumed before the one in hand was applied and decoding meanwhile.
         self._ahead: tuple[list[Message], Batch] | None = None
-        # Static members check after each assignment that the group covers every partition.
-        settings = config.consumer_settings()
-        self._coverage = (
-            GroupCoverage(settings, topics=config.topics, pattern=config.topic_pattern)
-            if is_static(settings)
-            else None
+        # A static member checks after each assignment that its group holds every partition.
+        self._guard = StaticMemberGuard.for_consumer(
+            config.consumer_settings(), topics=config.topics, pattern=config.topic_pattern
         )
-        self._coverage_due: float | None = None
-        self._rejoined_at = -_REJOIN_EVERY_S
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -320,8 +314,8 @@ class ProjectionRunner:
         if self._reseek:
             self._drop_ahead()
             self._reload_positions()
-        if self._coverage_due is not None and time.monotonic() >= self._coverage_due:
-            self._check_coverage()
+        if self._guard is not None:
+            self._guard.check(self._consumer, self._rejoin)
         ahead: Batch | None = None
         if self._ahead is not None:
             messages, ahead = self._ahead
@@ -412,8 +406,8 @@ class ProjectionRunner:
             consumer.assign(partitions)
         self._positions.update(stored)
         self._rebalances += 1
-        if self._coverage is not None:
-            self._coverage_due = max(time.monotonic(), self._rejoined_at + _REJOIN_EVERY_S)
+        if self._guard is not None:
+            self._guard.assigned()
         _log.info("partitions assigned", projection=self.projection.name, positions=stored)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -433,27 +427,9 @@ class ProjectionRunner:
             self._positions.pop((p.topic, p.partition), None)
         _log.warning("partitions lost", projection=self.projection.name, count=len(partitions))
 
-    def _check_coverage(self) -> None:
-        """Rejoin with a full rebalance when partitions of subscribed topics have no member.
-
-        A static member gets its old assignment back on restart, which misses the topics
-        created since (see :mod:`eventyard.cdc._membership`).
-        """
+    def _rejoin(self) -> None:
+        """Rejoin the group with a full rebalance (see :class:`StaticMemberGuard`)."""
         assert self._consumer is not None
-        assert self._coverage is not None
-        missing = self._coverage.missing(self._consumer)
-        if missing is None:  # rebalancing, or no answer: look again shortly
-            self._coverage_due = time.monotonic() + _COVERAGE_RETRY_S
-            return
-        self._coverage_due = None
-        if not missing:
-            return
-        _log.warning(
-            "partitions held by no group member; rejoining the group",
-            projection=self.projection.name,
-            partitions=missing,
-        )
-        self._rejoined_at = time.monotonic()
         self._drop_ahead()
         self._consumer.unsubscribe()
         self._subscribe(self._consumer)

@@ -29,6 +29,8 @@ from opentelemetry.trace import Status, StatusCode, TracerProvider
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from eventyard.kafka import StaticMemberGuard
+
 from ._exceptions import ConfigurationError, RejectMessage, RetryLater
 from ._model import (
     HEADER_AGGREGATE_TYPE,
@@ -249,7 +251,9 @@ class InboxConsumer:
                 "linger.ms": 0,
             }
         )
-        self._consumer.subscribe(list(config.topics), on_revoke=self._on_revoke)
+        # A static member checks after each assignment that its group holds every partition.
+        self._guard = StaticMemberGuard.for_consumer(consumer_conf, topics=config.topics)
+        self._subscribe()
         # The table name comes from InboxTable, which admits plain identifiers only.
         t = config.table.qualified
         self._claim = sa.text(_CLAIM.format(t=t))
@@ -281,6 +285,8 @@ class InboxConsumer:
         """Fetch and handle one batch; the number of messages handled (applied or skipped)."""
         self._resume_due()
         self._cleanup_due()
+        if self._guard is not None:
+            self._guard.check(self._consumer, self._rejoin)
         messages = self._consumer.consume(
             num_messages=self.config.batch_size,
             timeout=self.config.poll_timeout if timeout is None else timeout,
@@ -473,6 +479,20 @@ class InboxConsumer:
                 self._log.info("could not resume partitions", error=str(error))
             for where in due:
                 del self._paused[where]
+
+    def _subscribe(self) -> None:
+        self._consumer.subscribe(
+            list(self.config.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
+
+    def _rejoin(self) -> None:
+        """Rejoin the group with a full rebalance (see :class:`StaticMemberGuard`)."""
+        self._consumer.unsubscribe()
+        self._subscribe()
+
+    def _on_assign(self, _consumer: Consumer, _partitions: Sequence[TopicPartition]) -> None:
+        if self._guard is not None:
+            self._guard.assigned()
 
     def _on_revoke(self, _consumer: Consumer, partitions: Sequence[TopicPartition]) -> None:
         for tp in partitions:
