@@ -6,6 +6,7 @@ poison records and rebuilds."""
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable
 from typing import Any
@@ -301,3 +302,18 @@ def test_rebuild_from_the_earliest_offset_swaps_a_fresh_table_in(
     source.sql("UPDATE orders SET status = 'shipped' WHERE id = 1")
     _insert(source, range(100, 105))
     converge(live, _same(source), why=_differences(source))
+
+
+def test_start_tunes_the_garbage_collector_unless_told_not_to(
+    source: Any, kafka_bootstrap: str, unique_name: Callable[[str], str]
+) -> None:
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        for tune, first in ((False, 700), (True, 50_000)):
+            config = _config(source, unique_name("g"), bootstrap=kafka_bootstrap, tune_gc=tune)
+            with ProjectionRunner(_projection(f"gc_view_{tune}".lower()), config) as runner:
+                runner.start()
+                assert gc.get_threshold() == (first, 10, 10)
+    finally:
+        gc.set_threshold(*saved)

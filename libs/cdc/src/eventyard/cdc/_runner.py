@@ -68,6 +68,7 @@ DEAD_LETTER_HEADERS = (
 )
 """Headers added to a dead-lettered record (its own headers, key and value are kept as is)."""
 
+_GC_FIRST_THRESHOLD = 50_000  # allocations between the collector's young passes (tune_gc)
 _CHUNKS = 5  # a batch is decoded in this many chunks, each ahead of the one being applied
 _MIN_CHUNK = 500  # ...of at least this many records (smaller batches decode in one go)
 
@@ -79,11 +80,14 @@ class RunnerConfig:
     Give ``topics`` or a ``topic_pattern`` (a regular expression, e.g. ``r"shop\\.public\\..*"``).
     ``dead_letter_topic``: where poison records go; without one a poison record stops the runner.
     ``schema``: where the projection's tables and the offsets table live.
-    ``freeze_gc``: :meth:`ProjectionRunner.start` calls :func:`gc.freeze`, so the collector's
-    full passes skip everything alive at start (the application's modules and objects) and
-    look only at what batches leave behind: in the benchmark, full passes cost 15% of the
-    throughput without it. Objects frozen are still freed by reference counting; set False
-    when the process makes reference cycles among its start-up objects and drops them later.
+    ``tune_gc``: :meth:`ProjectionRunner.start` tunes the process's cyclic garbage collector
+    for batches of many short-lived objects. It calls :func:`gc.freeze`, so the collector's
+    passes skip everything alive at start (the application's modules and objects), and raises
+    the collector's first threshold to at least 50,000 allocations (CPython's is 700), so it
+    runs a few times per batch instead of hundreds. In the benchmark the collector took
+    ~0.3 s of a 2 s run untuned, ~0.2 s with the freeze alone, 0.06 s with both. Objects
+    frozen are still freed by reference counting; set False when the process makes reference
+    cycles among its start-up objects and drops them later, or tunes the collector itself.
     """
 
     bootstrap_servers: str
@@ -101,7 +105,7 @@ class RunnerConfig:
     retry_backoff_s: float = 0.5
     retry_max_s: float = 120.0
     lag_samples: int = 200_000
-    freeze_gc: bool = True
+    tune_gc: bool = True
 
     def __post_init__(self) -> None:
         if bool(self.topics) == bool(self.topic_pattern):
@@ -245,8 +249,10 @@ class ProjectionRunner:
         with conn.transaction():
             self._ensure_schema(conn)
             self._create_tables(conn, self._names)
-        if self.config.freeze_gc:
+        if self.config.tune_gc:
             gc.freeze()
+            first, *others = gc.get_threshold()
+            gc.set_threshold(max(first, _GC_FIRST_THRESHOLD), *others)
         consumer = Consumer(self.config.consumer_settings())
         topics = self._subscribe(consumer)
         self._consumer = consumer
