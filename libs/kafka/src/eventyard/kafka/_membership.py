@@ -5,9 +5,11 @@ A static member that rejoins gets the group's previous assignment back, without 
 that assignment was made is then assigned to nobody, and nothing notices: the rejoining
 member's first metadata already lists the topic, so it sees no change to react to. Debezium
 creates a table's topic at the table's first event, so this is what happens to a projection
-restarted after a new table's first change.
+restarted after a new table's first change; and to an inbox restarted after a topic's first
+message, where brokers create topics on first use.
 
-:class:`GroupCoverage` finds such partitions; the runner then rejoins with a full rebalance.
+:class:`GroupCoverage` finds such partitions; :class:`StaticMemberGuard` has the consumer rejoin
+with a full rebalance when there are some.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ _SHARED_PREFIXES = ("bootstrap.servers", "security.", "sasl.", "ssl.", "client.i
 
 
 def is_static(settings: Mapping[str, Any]) -> bool:
-    """True when the consumer settings make the runner a static group member."""
+    """True when consumer ``settings`` make a static group member."""
     return bool(settings.get("group.instance.id"))
 
 
