@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Consumer, KafkaException, Message
+from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
 from eventyard.stack import ConnectClient, drop_replication_slot
 
@@ -61,16 +63,21 @@ def consume(kafka_bootstrap: str) -> Consume:
 
 
 class Connectors:
-    """Debezium connectors registered by one test, removed (with their slots) afterwards."""
+    """Debezium connectors registered by one test, removed afterwards with their slots and the
+    topics they wrote (``<topic.prefix>.*`` and their heartbeat topic)."""
 
-    def __init__(self, url: str, pg_dsn: str) -> None:
+    def __init__(self, url: str, pg_dsn: str, kafka_bootstrap: str) -> None:
         self.client = ConnectClient(url)
         self.pg_dsn = pg_dsn
+        self.kafka_bootstrap = kafka_bootstrap
         self.created: list[tuple[str, str]] = []
+        self.prefixes: set[str] = set()
 
     def create(self, name: str, config: dict[str, Any], *, slot: str) -> None:
         self.client.put(name, config)
         self.created.append((name, slot))
+        if "topic.prefix" in config:
+            self.prefixes.add(config["topic.prefix"])
         self.client.wait_running(name)
 
     def wait_running(self, name: str) -> None:
@@ -81,11 +88,34 @@ class Connectors:
             self.client.delete(name)
             drop_replication_slot(self.pg_dsn, slot)
         self.client.close()
+        delete_topics(
+            self.kafka_bootstrap,
+            [f"{p}." for p in self.prefixes] + [f"__debezium-heartbeat.{p}" for p in self.prefixes],
+        )
+
+
+def delete_topics(bootstrap: str, prefixes: Iterable[str]) -> None:
+    """Delete the topics whose names start with one of ``prefixes``."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    starts = tuple(prefixes)
+    doomed = [t for t in admin.list_topics(timeout=10).topics if starts and t.startswith(starts)]
+    if doomed:
+        for future in admin.delete_topics(doomed).values():
+            with contextlib.suppress(KafkaException):
+                future.result(30)
 
 
 @pytest.fixture
-def connectors(connect_url: str, pg_dsn: str) -> Iterator[Connectors]:
-    """Debezium connectors made by this test, deleted (with their slots) afterwards."""
-    made = Connectors(connect_url, pg_dsn)
+def topics_made(kafka_bootstrap: str) -> Iterator[list[str]]:
+    """Name prefixes of topics a test makes outside the other fixtures; deleted afterwards."""
+    prefixes: list[str] = []
+    yield prefixes
+    delete_topics(kafka_bootstrap, prefixes)
+
+
+@pytest.fixture
+def connectors(connect_url: str, pg_dsn: str, kafka_bootstrap: str) -> Iterator[Connectors]:
+    """Debezium connectors made by this test, deleted (with their slots and topics) afterwards."""
+    made = Connectors(connect_url, pg_dsn, kafka_bootstrap)
     yield made
     made.remove_all()

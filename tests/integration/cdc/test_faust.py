@@ -49,7 +49,11 @@ def _expected(source: Any) -> dict[str, Any]:
 
 
 def test_order_statistics_app_on_the_real_broker(
-    source: Any, kafka_bootstrap: str, unique_name: Callable[[str], str], tmp_path: Path
+    source: Any,
+    kafka_bootstrap: str,
+    unique_name: Callable[[str], str],
+    tmp_path: Path,
+    topics_made: list[str],
 ) -> None:
     source.sql(ORDERS)
     source.sql(
@@ -65,6 +69,7 @@ def test_order_statistics_app_on_the_real_broker(
         "ORDER_STATS_TOPIC": source.topic("public.orders"),
         "ORDER_STATS_APP_ID": unique_name("stats"),
     }
+    topics_made.append(f"{env['ORDER_STATS_APP_ID']}-")  # the app's changelog topics
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
         [

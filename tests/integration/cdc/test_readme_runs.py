@@ -1,5 +1,7 @@
 """The projection example of libs/cdc/README.md runs as written against the real stack."""
 
+# ruff: noqa: PLR0917 - pytest passes fixtures
+
 from __future__ import annotations
 
 import re
@@ -19,6 +21,7 @@ def test_projection_example_runs(
     connect_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: Any,
+    topics_made: list[str],
 ) -> None:
     block = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)[1]
     monkeypatch.setenv("EVENTYARD_PG_DSN", pg_database)
@@ -29,6 +32,7 @@ def test_projection_example_runs(
         exec(block, namespace)  # noqa: S102 - running the documentation is the point
     finally:
         if "prefix" in namespace:
+            topics_made.append(f"{namespace['prefix']}.")
             client = ConnectClient(connect_url)
             client.delete(namespace["prefix"])
             client.close()
