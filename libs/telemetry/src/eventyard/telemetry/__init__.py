@@ -1,0 +1,1 @@
+"""OpenTelemetry setup and W3C trace context for Eventyard."""

@@ -1,0 +1,1 @@
+"""order_history service_layer."""
