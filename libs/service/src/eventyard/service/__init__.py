@@ -1,1 +1,38 @@
-"""The runtime shared by Eventyard reference services."""
+"""The runtime Eventyard's reference services share.
+
+:class:`ServiceSettings` (environment, one place), :class:`Runtime` (boot with retries: the
+service's own database created and migrated with Alembic, Kafka reachable; supervised
+:class:`Worker` threads; readiness; a stop that lets workers finish the batch in hand),
+:func:`install` (``/healthz``, ``/readyz``, 503 while not ready, 413 over the body limit) and
+:func:`serve` (uvicorn, graceful drain on SIGTERM). Nothing connects at import time.
+"""
+
+from ._database import describe, ensure_database, make_engine, migrate, sa_url
+from ._errors import ConfigurationError, NotReady, ServiceError
+from ._http import BodyLimit, health_router, install, serve, session_dependency
+from ._kafka import consumer_config, relay_worker, topic_router
+from ._runtime import Runtime, Worker
+from ._settings import ServiceSettings, with_database
+
+__all__ = [
+    "BodyLimit",
+    "ConfigurationError",
+    "NotReady",
+    "Runtime",
+    "ServiceError",
+    "ServiceSettings",
+    "Worker",
+    "consumer_config",
+    "describe",
+    "ensure_database",
+    "health_router",
+    "install",
+    "make_engine",
+    "migrate",
+    "relay_worker",
+    "sa_url",
+    "serve",
+    "session_dependency",
+    "topic_router",
+    "with_database",
+]

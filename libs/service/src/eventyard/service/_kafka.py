@@ -1,0 +1,60 @@
+"""The Kafka pieces a service wires: its outbox relay as a worker, consumer settings."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from eventyard.outbox import (
+    KafkaSink,
+    OutboxTable,
+    PostgresOutboxStore,
+    Relay,
+    RelayConfig,
+    TopicRouter,
+    producer_config,
+)
+
+from ._runtime import Runtime, Worker
+
+__all__ = ["consumer_config", "relay_worker", "topic_router"]
+
+
+def topic_router(runtime: Runtime) -> TopicRouter:
+    """``<prefix>.{aggregatetype}``: the routing every shop service shares."""
+    return TopicRouter(template=runtime.settings.topic_prefix + ".{aggregatetype}")
+
+
+def relay_worker(
+    runtime: Runtime, *, table: OutboxTable | None = None, router: TopicRouter | None = None
+) -> Worker:
+    """The service's polling relay (ordered, fenced; several replicas share the partitions)."""
+    name = f"{runtime.name}-{socket.gethostname()}-{runtime.settings.port}"
+    relay = Relay(
+        store=PostgresOutboxStore(runtime.dsn, table=table or OutboxTable()),
+        sink=lambda: KafkaSink(producer_config(runtime.bootstrap, client_id=f"{name}-relay")),
+        config=RelayConfig(
+            name=f"{name}-relay",
+            router=router or topic_router(runtime),
+            poll_interval=0.5,
+            rebalance_interval=1.0,
+            shutdown_grace=runtime.settings.shutdown_grace_s,
+        ),
+    )
+    return Worker(name="relay", run=relay.run, stop=relay.stop)
+
+
+def consumer_config(runtime: Runtime, group: str, **extra: Any) -> dict[str, Any]:
+    """Consumer settings: a static member (restarts keep their partitions), quick failover."""
+    instance = f"{group}.{socket.gethostname()}.{runtime.settings.port}"
+    return {
+        "bootstrap.servers": runtime.bootstrap,
+        "group.id": group,
+        "group.instance.id": instance,
+        "session.timeout.ms": 10_000,
+        "heartbeat.interval.ms": 1000,
+        "auto.commit.interval.ms": 200,
+        "fetch.wait.max.ms": 20,
+        "topic.metadata.refresh.interval.ms": 5000,
+        **extra,
+    }
