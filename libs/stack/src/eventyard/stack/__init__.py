@@ -1,4 +1,5 @@
-"""Eventyard's real local stack: PostgreSQL, Kafka and Kafka Connect + Debezium as processes.
+"""Eventyard's real local stack as processes: PostgreSQL, Kafka, Kafka Connect + Debezium, Jaeger,
+the schema registry and the reference shop's services.
 
 ``Stack`` starts, checks and stops the components; ``eventyard-stack`` is its command line;
 the pytest plugin (``eventyard.stack.pytest_plugin``) hands the endpoints to tests.

@@ -1,7 +1,8 @@
 """The containers backend: ``docker-compose.yml``'s services, started through testcontainers.
 
 Used where a Docker engine runs and ``EVENTYARD_STACK_BACKEND=containers`` asks for it. The
-compose file publishes the same ports as the local runner's usual ones.
+compose file publishes the same ports as the local runner's usual ones; its Jaeger is the
+official image, which also serves Jaeger's web UI at the query port.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ COMPOSE_ENDPOINTS = Endpoints(
     kafka_bootstrap="127.0.0.1:59092",
     connect_url="http://127.0.0.1:58083",
     registry_url="http://127.0.0.1:58081",
+    otlp_endpoint="http://127.0.0.1:54318",
+    traces_url="http://127.0.0.1:56686",
 )
 
 

@@ -14,6 +14,11 @@ _VARIABLES = {
     "connect_url": "EVENTYARD_CONNECT_URL",
     "registry_url": "EVENTYARD_REGISTRY_URL",
     "otlp_endpoint": "EVENTYARD_OTLP_ENDPOINT",
+    "traces_url": "EVENTYARD_TRACES_URL",
+    "orders_url": "EVENTYARD_ORDERS_URL",
+    "customers_url": "EVENTYARD_CUSTOMERS_URL",
+    "inventory_url": "EVENTYARD_INVENTORY_URL",
+    "order_history_url": "EVENTYARD_ORDER_HISTORY_URL",
 }
 
 
@@ -26,6 +31,11 @@ class Endpoints:
     connect_url: str | None = None
     registry_url: str | None = None
     otlp_endpoint: str | None = None
+    traces_url: str | None = None
+    orders_url: str | None = None
+    customers_url: str | None = None
+    inventory_url: str | None = None
+    order_history_url: str | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Endpoints:

@@ -63,7 +63,14 @@ class Registry(Component):
     def launch(self) -> LaunchSpec:
         argv = [sys.executable, "-m", _MODULE, "--host", "127.0.0.1"]
         argv += ["--port", str(self.ports["port"]), "--dsn", self._dsn()]
-        return LaunchSpec(argv=argv, cwd=self.home)
+        return LaunchSpec(argv=argv, env=self._tracing_env(), cwd=self.home)
+
+    def _tracing_env(self) -> dict[str, str]:
+        """Where to send traces, when the stack's Jaeger runs (it is not a dependency)."""
+        jaeger = self.peers.get("jaeger")
+        if jaeger is None or not jaeger.ports or jaeger.pid_file.pid() is None:
+            return {}
+        return {"EVENTYARD_OTLP_ENDPOINT": jaeger.endpoints()["EVENTYARD_OTLP_ENDPOINT"]}
 
     def probe(self) -> bool:
         if not port_answers(self.ports["port"]):

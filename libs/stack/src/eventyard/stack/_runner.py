@@ -14,17 +14,26 @@ from pathlib import Path
 from ._component import Component
 from ._connect import Connect
 from ._errors import ComponentFailed, ConfigError
+from ._jaeger import Jaeger
 from ._kafka import Kafka
 from ._ports import choose_port
 from ._postgres import Postgres
 from ._process import read_log_tail, spawn
 from ._registry import Registry
+from ._services import SHOP_SERVICES
 from ._settings import StackSettings
 from ._state import StackState
 
 __all__ = ["COMPONENTS", "ComponentStatus", "Stack"]
 
-COMPONENTS: tuple[type[Component], ...] = (Postgres, Kafka, Connect, Registry)
+COMPONENTS: tuple[type[Component], ...] = (
+    Postgres,
+    Kafka,
+    Connect,
+    Jaeger,
+    Registry,
+    *SHOP_SERVICES,
+)
 
 # Folders and files the runner creates; `down --purge` refuses to wipe a folder with others.
 _OWN_ENTRIES = {"state.json", "state.tmp", ".lock", "logs", "pids"}

@@ -48,9 +48,18 @@ class StackSettings(BaseSettings):
     kafka_controller_port: int | None = None
     connect_port: int | None = None
     registry_port: int | None = None
+    otlp_http_port: int | None = None
+    otlp_grpc_port: int | None = None
+    jaeger_query_port: int | None = None
+    jaeger_query_grpc_port: int | None = None
+    orders_port: int | None = None
+    customers_port: int | None = None
+    inventory_port: int | None = None
+    order_history_port: int | None = None
 
     kafka_version: str = "4.3.1"
     debezium_version: str = "3.6.1.Final"
+    jaeger_version: str = "1.75.0"
     pg_bin_dir: Path | None = None
 
     kafka_heap: str = "512m"

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -15,11 +16,16 @@ from ._demo import run_demo
 from ._endpoints import Endpoints
 from ._errors import StackError
 from ._runner import ComponentStatus, Stack
+from ._shop_demo import run_shop_demo
+from ._traces import is_trace_id, order_trace_id, wait_for_trace, waterfall
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
-    help="Start, inspect and stop Eventyard's local stack: PostgreSQL, Kafka, Kafka Connect.",
+    help=(
+        "Start, inspect and stop Eventyard's local stack: PostgreSQL, Kafka, Kafka Connect, "
+        "Jaeger, the schema registry and the shop's services."
+    ),
     no_args_is_help=True,
     add_completion=False,
 )
@@ -158,15 +164,54 @@ def restart(component: Annotated[str, typer.Argument(help="The component to rest
 
 
 @app.command()
-def demo() -> None:
-    """Start the stack, then show a row travel from PostgreSQL to Kafka through Debezium."""
+def demo(
+    cdc: Annotated[
+        bool, typer.Option("--cdc", help="Instead: a row travels PostgreSQL -> Debezium -> Kafka.")
+    ] = False,
+) -> None:
+    """Start everything, then run the shop's story: three orders, their outcomes, one trace."""
     try:
         stack = _stack()
-        stack.up()
-        code = run_demo(Endpoints.from_mapping(stack.endpoints()), _out)
+        if cdc:
+            stack.up(["postgres", "kafka", "connect"])
+            code = run_demo(Endpoints.from_mapping(stack.endpoints()), _out)
+        else:
+            stack.up()
+            code = run_shop_demo(Endpoints.from_mapping(stack.endpoints()), _out)
     except StackError as error:
         raise _fail(error) from error
+    except httpx.HTTPError as error:
+        _err.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        raise typer.Exit(1) from error
     raise typer.Exit(code)
+
+
+@app.command()
+def trace(
+    trace_or_order: Annotated[
+        str, typer.Argument(metavar="ID", help="A trace id (hex), or an order id (a UUID).")
+    ],
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for the trace to arrive and settle.")
+    ] = 5.0,
+) -> None:
+    """Print a trace from Jaeger as a waterfall; an order id is looked up in the orders service."""
+    endpoints = Endpoints.from_env().merged(Endpoints.from_mapping(_stack().endpoints()))
+    try:
+        if not endpoints.traces_url:
+            raise StackError("Jaeger is not running: eventyard-stack up --only jaeger")
+        trace_id = trace_or_order
+        if not is_trace_id(trace_or_order):
+            if not endpoints.orders_url:
+                raise StackError("the orders service is not running: eventyard-stack up")
+            trace_id = order_trace_id(endpoints.orders_url, trace_or_order)
+        found = wait_for_trace(endpoints.traces_url, trace_id, wait_s=wait)
+    except StackError as error:
+        raise _fail(error) from error
+    except httpx.HTTPError as error:
+        _err.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        raise typer.Exit(1) from error
+    _out.print(waterfall(found))
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """pytest fixtures handing the real stack to tests.
 
 Endpoints given in the environment (``EVENTYARD_PG_DSN``, ``EVENTYARD_KAFKA_BOOTSTRAP``,
-``EVENTYARD_CONNECT_URL``, ``EVENTYARD_REGISTRY_URL``) are used as they are; anything missing
+``EVENTYARD_CONNECT_URL``, ``EVENTYARD_REGISTRY_URL``, ``EVENTYARD_TRACES_URL``,
+``EVENTYARD_ORDERS_URL``, ...) are used as they are; anything missing
 is started locally with :class:`~eventyard.stack.Stack` (a running stack is reused, and left
 running afterwards), or with ``EVENTYARD_STACK_BACKEND=containers`` from docker-compose.yml.
 Each test gets its own database and unique topic names.
@@ -25,13 +26,19 @@ from ._settings import StackSettings, find_project_root
 
 __all__ = [
     "connect_url",
+    "customers_url",
     "eventyard_endpoints",
+    "inventory_url",
     "kafka_bootstrap",
     "local_stack",
     "new_topic",
+    "order_history_url",
+    "orders_url",
+    "otlp_endpoint",
     "pg_database",
     "pg_dsn",
     "registry_url",
+    "traces_url",
     "unique_name",
 ]
 
@@ -40,6 +47,12 @@ _COMPONENT_FOR = {
     "kafka_bootstrap": "kafka",
     "connect_url": "connect",
     "registry_url": "registry",
+    "otlp_endpoint": "jaeger",
+    "traces_url": "jaeger",
+    "orders_url": "orders",
+    "customers_url": "customers",
+    "inventory_url": "inventory",
+    "order_history_url": "order-history",
 }
 
 
@@ -105,6 +118,42 @@ def connect_url(_eventyard_session: _StackSession) -> str:
 def registry_url(_eventyard_session: _StackSession) -> str:
     """Base URL of the stack's Confluent-compatible schema registry."""
     return _eventyard_session.require("registry_url")
+
+
+@pytest.fixture(scope="session")
+def otlp_endpoint(_eventyard_session: _StackSession) -> str:
+    """Base URL of the stack's OTLP/HTTP receiver (Jaeger)."""
+    return _eventyard_session.require("otlp_endpoint")
+
+
+@pytest.fixture(scope="session")
+def traces_url(_eventyard_session: _StackSession) -> str:
+    """Base URL of Jaeger's query API (``/api/traces/<id>``)."""
+    return _eventyard_session.require("traces_url")
+
+
+@pytest.fixture(scope="session")
+def orders_url(_eventyard_session: _StackSession) -> str:
+    """Base URL of the orders service."""
+    return _eventyard_session.require("orders_url")
+
+
+@pytest.fixture(scope="session")
+def customers_url(_eventyard_session: _StackSession) -> str:
+    """Base URL of the customers service."""
+    return _eventyard_session.require("customers_url")
+
+
+@pytest.fixture(scope="session")
+def inventory_url(_eventyard_session: _StackSession) -> str:
+    """Base URL of the inventory service."""
+    return _eventyard_session.require("inventory_url")
+
+
+@pytest.fixture(scope="session")
+def order_history_url(_eventyard_session: _StackSession) -> str:
+    """Base URL of the order-history read model service."""
+    return _eventyard_session.require("order_history_url")
 
 
 @pytest.fixture(scope="session")
