@@ -179,7 +179,9 @@ class PostgresSession(StoreSession):
         with _translated("counting relays"):
             row = self._conn.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
-                "AND objid = %s AND objsubid = 2 AND granted",
+                "AND objid = %s AND objsubid = 2 AND granted AND database = "
+                # advisory locks are server-wide: other databases' relays hold the same keys
+                "(SELECT oid FROM pg_database WHERE datname = current_database())",
                 (self._ns, MEMBER_LOCK),
             ).fetchone()
         return int(row[0]) if row else 0
@@ -209,7 +211,8 @@ class PostgresSession(StoreSession):
             rows = self._conn.execute(
                 "SELECT l.objid::int, a.application_name FROM pg_locks l "
                 "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-                "AND l.classid = %s AND l.objsubid = 2 AND l.granted AND l.objid < %s",
+                "AND l.classid = %s AND l.objsubid = 2 AND l.granted AND l.objid < %s "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 (self._ns, WRITER_LOCK),
             ).fetchall()
         return {int(p): str(name).removeprefix("eventyard-outbox:") for p, name in rows}
