@@ -19,8 +19,8 @@ from typing import Any
 import anyio.to_thread
 import sqlalchemy as sa
 import structlog
-from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from sqlalchemy.orm import Session, sessionmaker
 
 from ._database import describe, ensure_database, make_engine, migrate
@@ -74,12 +74,14 @@ class Runtime:
         settings: ServiceSettings,
         migrations: Path | None,
         workers: Callable[[Runtime], Sequence[Worker]] = lambda _: (),
+        topics: Sequence[str] = (),
         retry_max_s: float = 5.0,
     ) -> None:
         self.name = name
         self.settings = settings
         self._migrations = migrations
         self._make_workers = workers
+        self._topics = tuple(topics)
         self._retry_max_s = retry_max_s
         self._stopping = threading.Event()
         self._booted = threading.Event()
@@ -167,8 +169,32 @@ class Runtime:
             if type(error).__module__.startswith("psycopg"):
                 return f"database {where} unreachable: {_first_line(error)}"
             raise
-        kafka = self._check_kafka(force=True)
+        kafka = self._check_kafka(force=True) or self._create_topics()
         return None if kafka is None else f"Kafka {self.bootstrap} unreachable: {kafka}"
+
+    def _create_topics(self) -> str | None:
+        """Create the topics this service consumes or produces, when they do not exist yet
+        (the broker would create them on first use, with its default partitions, after a warning
+        from every consumer subscribed before)."""
+        if not self._topics:
+            return None
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        existing = set(admin.list_topics(timeout=5).topics)
+        missing = [t for t in self._topics if t not in existing]
+        if not missing:
+            return None
+        partitions = self.settings.topic_partitions
+        futures = admin.create_topics(
+            [NewTopic(t, num_partitions=partitions, replication_factor=-1) for t in missing]
+        )
+        for topic, future in futures.items():
+            try:
+                future.result(15)
+            except KafkaException as error:
+                if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    return f"cannot create topic {topic}: {error.args[0].str()}"
+        log.info("topics created", service=self.name, topics=missing, partitions=partitions)
+        return None
 
     def stop(self) -> None:
         """Stop workers (each finishes the batch in hand), then close the database pool."""

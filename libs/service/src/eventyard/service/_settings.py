@@ -45,6 +45,9 @@ class ServiceSettings(BaseSettings):
         pattern=r"^[A-Za-z0-9._-]+$",
         validation_alias=_shared("EVENTYARD_SHOP_TOPIC_PREFIX"),
     )
+    topic_partitions: int = Field(
+        default=8, ge=1, validation_alias=_shared("EVENTYARD_SHOP_TOPIC_PARTITIONS")
+    )
     pool_size: int = Field(default=10, ge=1)
     connect_timeout_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=10.0, ge=0)
