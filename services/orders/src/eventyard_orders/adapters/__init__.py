@@ -1,1 +1,1 @@
-"""orders adapters."""
+"""PostgreSQL and Kafka: the orders table, its repository, the outbox with Avro contracts."""

@@ -1,1 +1,1 @@
-"""orders domain."""
+"""Pure logic: orders and their lines, the idempotency fingerprint, rejections, event payloads."""

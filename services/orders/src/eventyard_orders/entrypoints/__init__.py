@@ -1,1 +1,1 @@
-"""orders entrypoints."""
+"""The HTTP API and the command line."""

@@ -1,1 +1,1 @@
-"""orders service_layer."""
+"""Use cases: placing and reading orders, and the order saga that decides them."""
