@@ -39,7 +39,7 @@ from ._model import (
     HEADER_ID,
 )
 from ._schema import InboxTable
-from ._tracing import consumer_span
+from ._tracing import INSTRUMENTATION, consumer_span
 
 __all__ = ["InboundMessage", "InboxConfig", "InboxConsumer", "InboxStats", "dead_letter_headers"]
 
@@ -324,6 +324,7 @@ class InboxConsumer:
             message_id=inbound.id,
             group=self._group,
             tracer_provider=self._tracer_provider,
+            instrumentation_name=INSTRUMENTATION,
         ) as span:
             try:
                 applied = self._apply(inbound)

@@ -30,7 +30,7 @@ from ._model import (
 from ._routing import TopicRouter
 from ._schema import OutboxTable
 from ._serializers import JsonSerializer, PayloadSerializer
-from ._tracing import producer_span, trace_headers
+from ._tracing import INSTRUMENTATION, producer_span, trace_headers
 
 __all__ = ["Outbox", "Publisher", "message_size"]
 
@@ -180,6 +180,7 @@ class Outbox:
                 event_id=str(event.id),
                 aggregate_id=str(event.aggregate_id),
                 tracer_provider=self.tracer_provider,
+                instrumentation_name=INSTRUMENTATION,
             ):
                 made.append(self.record(event))
         return made

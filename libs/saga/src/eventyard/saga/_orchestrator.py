@@ -42,6 +42,7 @@ from eventyard.outbox import (
     Outbox,
     RejectMessage,
 )
+from eventyard.telemetry import current_traceparent, trace_id_of
 
 from ._core import Driver, LocalResult, Ports, Registry, SagaRecord, message_id
 from ._definition import Local, LockConflict, SagaDefinition, Step
@@ -64,7 +65,7 @@ from ._model import (
 )
 from ._schema import SagaTables
 from ._store import SagaStore
-from ._tracing import current_traceparent, saga_span, trace_id_of
+from ._tracing import saga_span
 
 __all__ = ["Orchestrator", "OrchestratorConfig", "ResumeReport", "utc_now"]
 

@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import structlog
-from opentelemetry import trace
 from opentelemetry.trace import SpanKind, TracerProvider
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -38,6 +37,7 @@ from eventyard.outbox import (
     Outbox,
     RejectMessage,
 )
+from eventyard.telemetry import tracer
 
 from ._core import message_id
 from ._exceptions import CommandRejected, ConfigurationError
@@ -51,6 +51,7 @@ from ._model import (
     ReplyOutcome,
 )
 from ._schema import SagaTables
+from ._tracing import INSTRUMENTATION
 
 __all__ = ["CommandHandler", "Participant"]
 
@@ -143,8 +144,7 @@ class Participant:
 
     def handle_command(self, session: Session, command: CommandEnvelope) -> ReplyEnvelope:
         """Apply ``command`` and publish the reply, in ``session``'s transaction; the reply."""
-        tracer = trace.get_tracer("eventyard.saga", tracer_provider=self.tracer_provider)
-        with tracer.start_as_current_span(
+        with tracer(INSTRUMENTATION, self.tracer_provider).start_as_current_span(
             f"saga.participant {command.name}",
             kind=SpanKind.INTERNAL,
             attributes={

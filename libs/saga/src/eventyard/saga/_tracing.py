@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Final
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -23,34 +24,15 @@ from opentelemetry.trace import (
     SpanContext,
     SpanKind,
     TraceFlags,
-    Tracer,
     TracerProvider,
 )
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-__all__ = ["current_traceparent", "saga_child_span", "saga_span", "trace_id_of"]
+from eventyard.telemetry import context_from_traceparent, tracer
 
-_PROPAGATOR = TraceContextTextMapPropagator()
-_INSTRUMENTATION = "eventyard.saga"
+__all__ = ["INSTRUMENTATION", "saga_child_span", "saga_span"]
 
-
-def _tracer(provider: TracerProvider | None) -> Tracer:
-    return trace.get_tracer(_INSTRUMENTATION, tracer_provider=provider)
-
-
-def current_traceparent() -> str | None:
-    """The W3C ``traceparent`` of the current span (None without a valid span)."""
-    carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier)
-    return carrier.get("traceparent")
-
-
-def trace_id_of(traceparent: str | None) -> str | None:
-    """The trace id (32 hex digits) in a ``traceparent``."""
-    if not traceparent:
-        return None
-    parts = traceparent.split("-")
-    return parts[1] if len(parts) >= 4 and len(parts[1]) == 32 else None
+INSTRUMENTATION: Final = "eventyard.saga"
+"""The instrumentation scope of the saga's spans."""
 
 
 @contextmanager
@@ -66,7 +48,7 @@ def saga_span(
     Without a tracing SDK (or when the span is not recorded and has no valid context), the saga
     still gets a trace id of its own, unsampled, so its log lines and messages correlate.
     """
-    with _tracer(tracer_provider).start_as_current_span(
+    with tracer(INSTRUMENTATION, tracer_provider).start_as_current_span(
         f"saga {saga_type}",
         kind=SpanKind.INTERNAL,
         attributes={
@@ -102,12 +84,8 @@ def saga_child_span(
     """A span whose parent is the saga's span (from ``traceparent``), linked to the current one."""
     current = trace.get_current_span().get_span_context()
     links = [Link(current)] if current.is_valid else []
-    parent = (
-        _PROPAGATOR.extract({"traceparent": traceparent})
-        if traceparent
-        else otel_context.get_current()
-    )
-    with _tracer(tracer_provider).start_as_current_span(
+    parent = context_from_traceparent(traceparent) if traceparent else otel_context.get_current()
+    with tracer(INSTRUMENTATION, tracer_provider).start_as_current_span(
         name,
         context=parent,
         kind=SpanKind.INTERNAL,

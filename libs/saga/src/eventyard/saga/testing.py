@@ -26,6 +26,8 @@ from opentelemetry.trace import TracerProvider
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from eventyard.telemetry import current_traceparent, trace_id_of
+
 from ._core import Advance, Driver, LocalResult, Ports, Registry, SagaRecord
 from ._definition import Local, LockConflict, SagaDefinition, Step
 from ._exceptions import (
@@ -46,7 +48,7 @@ from ._model import (
     SagaInstance,
     SagaStatus,
 )
-from ._tracing import current_traceparent, saga_span, trace_id_of
+from ._tracing import saga_span
 
 __all__ = [
     "FakeClock",
