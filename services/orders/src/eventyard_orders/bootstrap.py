@@ -21,6 +21,7 @@ from eventyard.service import (
     relay_worker,
     topic_router,
 )
+from eventyard.telemetry import Telemetry
 from eventyard_orders.adapters.outbox import make_outbox
 from eventyard_orders.adapters.repository import SqlOrders
 from eventyard_orders.adapters.saga_log import SqlSagaLog
@@ -34,6 +35,10 @@ __all__ = ["MIGRATIONS", "Orders", "bootstrap"]
 #: The Alembic folder (``env.py``, ``versions/``).
 MIGRATIONS: Final = Path(__file__).parent / "adapters" / "migrations"
 
+#: The topics (after the prefix) the service consumes or produces: the saga's replies, its
+#: commands to both participants, and the order events.
+TOPICS: Final = ("saga.replies", "customers.commands", "inventory.commands", "orders.events")
+
 
 @dataclass(frozen=True, kw_only=True)
 class Orders:
@@ -46,7 +51,7 @@ class Orders:
     service: OrderService
 
 
-def bootstrap(settings: Settings | None = None) -> Orders:
+def bootstrap(settings: Settings | None = None, *, telemetry: Telemetry | None = None) -> Orders:
     """The service for ``settings`` (default: from the environment).
 
     Raises :class:`ConfigurationError` naming the variable when a setting is missing.
@@ -65,7 +70,16 @@ def bootstrap(settings: Settings | None = None) -> Orders:
             ),
         ]
 
-    runtime = Runtime(name="orders", settings=settings, migrations=MIGRATIONS, workers=workers)
+    prefix = settings.topic_prefix
+    runtime = Runtime(
+        name="orders",
+        settings=settings,
+        migrations=MIGRATIONS,
+        workers=workers,
+        # the saga's replies, its commands to both participants, and the order events
+        topics=[f"{prefix}.{channel}" for channel in TOPICS],
+        telemetry=telemetry,
+    )
 
     def sessions() -> Session:
         return runtime.sessions()

@@ -23,6 +23,8 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from sqlalchemy.orm import Session, sessionmaker
 
+from eventyard.telemetry import Telemetry
+
 from ._database import describe, ensure_database, make_engine, migrate
 from ._errors import NotReady
 from ._settings import ServiceSettings
@@ -75,6 +77,7 @@ class Runtime:
         migrations: Path | None,
         workers: Callable[[Runtime], Sequence[Worker]] = lambda _: (),
         topics: Sequence[str] = (),
+        telemetry: Telemetry | None = None,
         retry_max_s: float = 5.0,
     ) -> None:
         self.name = name
@@ -82,6 +85,7 @@ class Runtime:
         self._migrations = migrations
         self._make_workers = workers
         self._topics = tuple(topics)
+        self._telemetry = telemetry
         self._retry_max_s = retry_max_s
         self._stopping = threading.Event()
         self._booted = threading.Event()
@@ -161,6 +165,8 @@ class Runtime:
                     connect_timeout_s=self.settings.connect_timeout_s,
                 )
                 self._sessions = sessionmaker(self._engine)
+                if self._telemetry is not None:
+                    self._telemetry.instrument_engine(self._engine)
             if self._migrations is not None:
                 migrate(self._engine, self._migrations)
         except (sa.exc.OperationalError, OSError) as error:

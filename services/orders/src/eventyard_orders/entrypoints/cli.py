@@ -28,13 +28,13 @@ def serve_command(
     Options override EVENTYARD_ORDERS_HOST and EVENTYARD_ORDERS_PORT.
     """
     given: dict[str, Any] = {"host": host, "port": port}
+    telemetry = configure(service_name="orders", service_version="0.1.0")  # before the app
     try:
         settings = Settings(**{k: v for k, v in given.items() if v is not None})
-        orders = bootstrap(settings)
+        orders = bootstrap(settings, telemetry=telemetry)
     except ConfigurationError as error:
         typer.echo(f"eventyard-orders: {error}", err=True)
         raise typer.Exit(2) from None
-    telemetry = configure(service_name="orders", service_version="0.1.0")  # before the app
     try:
         serve(create_app(orders), settings)
     finally:
