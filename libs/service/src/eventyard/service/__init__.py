@@ -7,10 +7,11 @@ service's own database created and migrated with Alembic, Kafka reachable; super
 :func:`serve` (uvicorn, graceful drain on SIGTERM). Nothing connects at import time.
 """
 
+from ._cli import migrate_database, service_cli
 from ._database import describe, ensure_database, make_engine, migrate, sa_url
 from ._errors import ConfigurationError, NotReady, ServiceError
 from ._http import BodyLimit, health_router, install, serve, session_dependency
-from ._kafka import consumer_config, relay_worker, topic_router
+from ._kafka import consumer_config, participant_worker, relay_worker, topic_router
 from ._runtime import Runtime, Worker
 from ._settings import ServiceSettings, with_database
 
@@ -29,9 +30,12 @@ __all__ = [
     "install",
     "make_engine",
     "migrate",
+    "migrate_database",
+    "participant_worker",
     "relay_worker",
     "sa_url",
     "serve",
+    "service_cli",
     "session_dependency",
     "topic_router",
     "with_database",

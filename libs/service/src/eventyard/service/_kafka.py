@@ -6,6 +6,7 @@ import socket
 from typing import Any
 
 from eventyard.outbox import (
+    InboxConfig,
     KafkaSink,
     OutboxTable,
     PostgresOutboxStore,
@@ -14,10 +15,11 @@ from eventyard.outbox import (
     TopicRouter,
     producer_config,
 )
+from eventyard.saga import Participant
 
 from ._runtime import Runtime, Worker
 
-__all__ = ["consumer_config", "relay_worker", "topic_router"]
+__all__ = ["consumer_config", "participant_worker", "relay_worker", "topic_router"]
 
 
 def topic_router(runtime: Runtime) -> TopicRouter:
@@ -58,3 +60,18 @@ def consumer_config(runtime: Runtime, group: str, **extra: Any) -> dict[str, Any
         "topic.metadata.refresh.interval.ms": 5000,
         **extra,
     }
+
+
+def participant_worker(runtime: Runtime, participant: Participant) -> Worker:
+    """A saga participant's command consumer (group ``<prefix>.<participant>``, inbox on)."""
+    consumer = participant.consumer(
+        consumer_config(runtime, f"{runtime.settings.topic_prefix}.{participant.name}"),
+        sessions=runtime.sessions,
+        inbox=InboxConfig(
+            name=f"saga:{participant.name}",
+            topics=(participant.topic,),
+            poll_timeout=0.05,
+            retry_backoff=0.05,
+        ),
+    )
+    return Worker(name="participant", run=consumer.run, stop=consumer.stop)

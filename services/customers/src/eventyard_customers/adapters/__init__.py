@@ -1,1 +1,1 @@
-"""customers adapters."""
+"""PostgreSQL: the tables, the repository, and the Alembic migrations that create them."""

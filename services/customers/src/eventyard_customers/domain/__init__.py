@@ -1,1 +1,1 @@
-"""customers domain."""
+"""The pure core: customers, their credit and its rules. No I/O."""

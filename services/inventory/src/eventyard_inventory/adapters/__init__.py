@@ -1,1 +1,1 @@
-"""inventory adapters."""
+"""PostgreSQL: the tables, the repository, and the Alembic migrations that create them."""

@@ -1,1 +1,1 @@
-"""inventory domain."""
+"""The pure core: products, order lines, prices and stock rules. No I/O."""

@@ -1,1 +1,1 @@
-"""inventory service_layer."""
+"""Use cases as plain functions over a SQLAlchemy session; the caller owns the transaction."""

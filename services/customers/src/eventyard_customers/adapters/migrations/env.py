@@ -1,0 +1,5 @@
+"""Alembic environment: the service passes the connection (``eventyard-customers migrate``)."""
+
+from eventyard.service.alembic import run_migrations
+
+run_migrations()

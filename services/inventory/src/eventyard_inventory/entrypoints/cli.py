@@ -1,0 +1,19 @@
+"""``eventyard-inventory``: serve the inventory service, or only migrate its database."""
+
+from __future__ import annotations
+
+import sys
+
+from eventyard.service import service_cli
+from eventyard_inventory.bootstrap import MIGRATIONS, NAME
+from eventyard_inventory.entrypoints.app import create_app
+from eventyard_inventory.settings import Settings
+
+__all__ = ["app", "main"]
+
+app = service_cli(NAME, settings=Settings, create_app=create_app, migrations=MIGRATIONS)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app())
