@@ -11,7 +11,7 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from eventyard.outbox import Outbox
+from eventyard.outbox import InboxConfig, Outbox
 from eventyard.saga import Orchestrator, OrchestratorConfig, SagaAdmin
 from eventyard.service import (
     ConfigurationError,
@@ -63,10 +63,21 @@ def bootstrap(settings: Settings | None = None, *, telemetry: Telemetry | None =
     def workers(runtime: Runtime) -> list[Worker]:
         # Called once booted, when ``orchestrator`` (below) exists.
         kafka = consumer_config(runtime, f"{settings.topic_prefix}.orders.saga")
+        # A short poll: a batch is handed over when full or after 50 ms, not the default 0.5 s.
+        replies = InboxConfig(
+            name="saga:replies",
+            topics=(orchestrator.reply_topic,),
+            table=INBOX,
+            poll_timeout=0.05,
+            retry_backoff=0.05,
+            batch_size=200,
+        )
         return [
             relay_worker(runtime, table=OUTBOX),
             Worker(
-                name="orchestrator", run=lambda: orchestrator.run(kafka), stop=orchestrator.stop
+                name="orchestrator",
+                run=lambda: orchestrator.run(kafka, inbox=replies),
+                stop=orchestrator.stop,
             ),
         ]
 

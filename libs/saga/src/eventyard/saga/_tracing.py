@@ -81,10 +81,16 @@ def saga_child_span(
     attributes: Mapping[str, str | int],
     tracer_provider: TracerProvider | None = None,
 ) -> Iterator[Span]:
-    """A span whose parent is the saga's span (from ``traceparent``), linked to the current one."""
+    """A span whose parent is the saga's span (from ``traceparent``), linked to the current one.
+
+    No link when the current span is that parent (the saga's first step, run as it starts):
+    a link to one's own parent makes trace backends show the span as a second root.
+    """
     current = trace.get_current_span().get_span_context()
-    links = [Link(current)] if current.is_valid else []
     parent = context_from_traceparent(traceparent) if traceparent else otel_context.get_current()
+    parent_span = trace.get_current_span(parent).get_span_context()
+    linked = current.is_valid and current.span_id != parent_span.span_id
+    links = [Link(current)] if linked else []
     with tracer(INSTRUMENTATION, tracer_provider).start_as_current_span(
         name,
         context=parent,
