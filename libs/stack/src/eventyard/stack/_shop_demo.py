@@ -212,7 +212,7 @@ def _show_trace(console: Console, traces_url: str, trace_id: str) -> None:
     except (TraceNotFound, httpx.HTTPError) as error:
         console.print(f"[red]no trace to show: {error}[/red]")
         return
-    console.print(waterfall(trace))
+    console.print(waterfall(trace, width=console.width))
 
 
 def run_shop_demo(endpoints: Endpoints, console: Console, *, timeout_s: float = 60.0) -> int:

@@ -140,11 +140,13 @@ def _bar(row: SpanRow, total_ms: float, width: int) -> str:
     return " " * start + "█" * length + " " * (width - start - length)
 
 
-def waterfall(trace: Trace, *, bar_width: int = 40) -> Table:
+def waterfall(trace: Trace, *, width: int = 160) -> Table:
     """The trace as a table: span tree (service, span name), start offset, duration, a bar.
 
-    Failed spans are red, with their error text.
+    Failed spans are red, with their error text. The bars take what ``width`` (the terminal's)
+    leaves after the other columns, between 10 and 40 characters.
     """
+    bar_width = max(10, min(40, width - 100))
     rows = span_rows(trace)
     total_ms = max((r.start_ms + r.duration_ms for r in rows), default=0.0)
     services = sorted({r.service for r in rows})
@@ -153,11 +155,13 @@ def waterfall(trace: Trace, *, bar_width: int = 40) -> Table:
         title=f"trace {trace.get('traceID', '?')}",
         caption=f"{len(rows)} spans, {len(services)} services, {total_ms:.1f} ms",
     )
-    table.add_column("span", no_wrap=True)
-    table.add_column("service", no_wrap=True)
-    table.add_column("start ms", justify="right")
-    table.add_column("duration ms", justify="right")
-    table.add_column("timeline", no_wrap=True)
+    # On a narrow terminal the span names and the bars give way, never the numbers.
+    span_width = max(20, width - bar_width - 13 - 8 - 11 - 16)  # the rest, and the borders
+    table.add_column("span", no_wrap=True, overflow="ellipsis", max_width=span_width)
+    table.add_column("service", no_wrap=True, min_width=13)
+    table.add_column("start ms", justify="right", no_wrap=True, min_width=8)
+    table.add_column("duration ms", justify="right", no_wrap=True, min_width=8)
+    table.add_column("timeline", no_wrap=True, overflow="crop")
     for row in rows:
         style = "red" if row.error else colour[row.service]
         label = Text(row.prefix, style="dim")

@@ -211,7 +211,7 @@ def trace(
     except httpx.HTTPError as error:
         _err.print(f"[bold red]error:[/bold red] {error}", highlight=False)
         raise typer.Exit(1) from error
-    _out.print(waterfall(found))
+    _out.print(waterfall(found, width=_out.width))
 
 
 def main() -> None:
