@@ -25,7 +25,10 @@ def test_default_stack_has_jaeger_and_the_shop_services_stopped_services_first(
     assert names[5:] == list(SERVICES)
     assert stack.resolve(["jaeger"]) == [stack.components["jaeger"]]
     history = [c.name for c in stack.resolve(["order-history"])]
-    assert history == ["postgres", "kafka", "connect", "jaeger", "registry", "order-history"]
+    assert history == [
+        *("postgres", "kafka", "connect", "jaeger", "registry"),
+        *("orders", "customers", "order-history"),
+    ]
 
 
 def test_jaeger_config_keeps_traces_in_memory_on_the_chosen_ports(tmp_path: Path) -> None:

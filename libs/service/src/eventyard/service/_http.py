@@ -3,6 +3,7 @@ bodies over the limit, and uvicorn with a graceful drain on SIGTERM."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
@@ -101,8 +102,11 @@ async def _nothing() -> Message:
     return {"type": "http.disconnect"}
 
 
-def install(app: FastAPI, runtime: Runtime) -> None:
-    """Health routes, the body limit and the 503 answer for :class:`NotReady`."""
+def install(
+    app: FastAPI, runtime: Runtime, *, unavailable: tuple[type[Exception], ...] = ()
+) -> None:
+    """Health routes, the body limit and the 503 answer for :class:`NotReady` (and for the
+    service's own ``unavailable`` errors)."""
     app.include_router(health_router(runtime))
     app.add_middleware(BodyLimit, limit=runtime.settings.max_body_bytes)
 
@@ -110,11 +114,15 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "1"})
 
     handler: Callable[[Request, Exception], Awaitable[Response]] = not_ready
-    app.add_exception_handler(NotReady, handler)
+    kinds: tuple[type[Exception], ...] = (NotReady, *unavailable)
+    for error_type in kinds:
+        app.add_exception_handler(error_type, handler)
 
 
 def serve(app: FastAPI | str, settings: ServiceSettings) -> None:
-    """Serve with uvicorn until SIGTERM/SIGINT: stop accepting, finish requests, run shutdown."""
+    """Serve with uvicorn until SIGTERM/SIGINT: stop accepting, finish requests, run shutdown,
+    then exit 0 (uvicorn hands the signal back once it is done; a drained stop is no crash)."""
+    signal.signal(signal.SIGTERM, _drained)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -125,3 +133,7 @@ def serve(app: FastAPI | str, settings: ServiceSettings) -> None:
         lifespan="on",
     )
     uvicorn.Server(config).run()
+
+
+def _drained(signum: int, frame: object) -> None:
+    raise SystemExit(0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +77,7 @@ class Runtime:
         migrations: Path | None,
         workers: Callable[[Runtime], Sequence[Worker]] = lambda _: (),
         topics: Sequence[str] = (),
+        checks: Callable[[], Mapping[str, str]] | None = None,
         telemetry: Telemetry | None = None,
         retry_max_s: float = 5.0,
     ) -> None:
@@ -86,6 +87,7 @@ class Runtime:
         self._make_workers = workers
         self._topics = tuple(topics)
         self._telemetry = telemetry
+        self._checks = checks
         self._retry_max_s = retry_max_s
         self._stopping = threading.Event()
         self._booted = threading.Event()
@@ -233,7 +235,8 @@ class Runtime:
     # ---------------------------------------------------------------------------- health
 
     def readiness(self) -> tuple[bool, dict[str, str]]:
-        """Whether the service can take requests, and each check's state."""
+        """Whether the service can take requests, and each check's state (``ok`` or
+        ``running`` when good); the service's own ``checks`` join once it has booted."""
         checks: dict[str, str] = {}
         if self._stopping.is_set():
             checks["service"] = "shutting down"
@@ -245,6 +248,8 @@ class Runtime:
             for supervised in self._workers:
                 alive = supervised.thread.is_alive()
                 checks[f"worker:{supervised.worker.name}"] = "running" if alive else "stopped"
+            if self._checks is not None:
+                checks.update(self._checks())
         ok = all(v in {"ok", "running"} for v in checks.values())
         return ok, checks
 

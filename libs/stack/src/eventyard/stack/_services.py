@@ -124,7 +124,13 @@ class OrderHistory(ShopService):
 
     name: ClassVar[str] = "order-history"
     package: ClassVar[str] = "eventyard_order_history"
-    depends_on: ClassVar[tuple[str, ...]] = (*ShopService.depends_on, "connect")
+    # Its connectors stream the orders and customers databases, which those services create.
+    depends_on: ClassVar[tuple[str, ...]] = (
+        *ShopService.depends_on,
+        "connect",
+        "orders",
+        "customers",
+    )
     port_specs: ClassVar[tuple[PortSpec, ...]] = (
         PortSpec(role="port", usual=58104, setting="EVENTYARD_ORDER_HISTORY_PORT"),
     )

@@ -1,1 +1,1 @@
-"""order_history domain."""
+"""The read model's values and the pure rules of the SKU statistics (no I/O)."""

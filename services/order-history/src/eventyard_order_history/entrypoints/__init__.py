@@ -1,1 +1,1 @@
-"""order_history entrypoints."""
+"""HTTP (FastAPI) and the command line."""

@@ -1,1 +1,1 @@
-"""order_history service_layer."""
+"""Use cases: keeping the Debezium connectors registered, answering read-model queries."""
