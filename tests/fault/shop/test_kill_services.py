@@ -5,7 +5,6 @@ reserved twice, nothing leaked), and order-history equals what the orders servic
 from __future__ import annotations
 
 import importlib.util
-import itertools
 import random
 import sys
 import threading
@@ -97,30 +96,34 @@ def test_killing_customers_and_orders_loses_nothing_and_applies_nothing_twice(
     ]
     accepted: dict[str, str] = {}
     lock = threading.Lock()
-    kills = iter(KILLS)
-    next_kill = itertools.count(1)
-    threshold = [ORDERS // 5]
+    killed: list[str] = []
 
     def place(index: int) -> None:
         order_id = _accept(shop, bodies[index], key=f"fault-{run}-{index}")
         with lock:
             accepted[order_id] = str(index)
-            due = len(accepted) >= threshold[0]
-            if due:
-                threshold[0] += ORDERS // 5
-        if due:
-            victim = next(kills, None)
-            if victim is not None:
-                next(next_kill)
-                assert local_stack.kill(victim)
-                time.sleep(0.5)
-                local_stack.up([victim])
 
+    def killer() -> None:
+        """One kill at a time: after 20%, 40%, 60% and 80% of the orders were accepted."""
+        for n, victim in enumerate(KILLS, start=1):
+            while True:
+                with lock:
+                    if len(accepted) >= n * ORDERS // (len(KILLS) + 1):
+                        break
+                time.sleep(0.05)
+            assert local_stack.kill(victim), f"{victim} was not running"
+            killed.append(victim)
+            time.sleep(0.5)
+            local_stack.up([victim])
+
+    chaos = threading.Thread(target=killer, daemon=True)
+    chaos.start()
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(place, range(ORDERS)))
+    chaos.join(300)
 
     assert len(accepted) == ORDERS  # the same key never made a second order
-    assert next(next_kill) == len(KILLS) + 1, "every planned kill happened"
+    assert killed == list(KILLS), "every planned kill happened"
     orders = {order_id: shop.settled(order_id, timeout_s=300) for order_id in accepted}
     assert {o["status"] for o in orders.values()} <= {"APPROVED", "REJECTED"}
     approved = [o for o in orders.values() if o["status"] == "APPROVED"]
