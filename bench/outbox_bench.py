@@ -215,7 +215,8 @@ class Bench:
             rows = conn.execute(
                 "SELECT l.objid::int, a.application_name FROM pg_locks l JOIN pg_stat_activity a "
                 "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.classid = %s "
-                "AND l.objsubid = 2 AND l.granted AND l.objid < 1000000",
+                "AND l.objsubid = 2 AND l.granted AND l.objid < 1000000 AND l.database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())",
                 (self.table.lock_namespace,),
             ).fetchall()
         return {int(p): str(n) for p, n in rows}

@@ -158,12 +158,14 @@ class Harness:
         return relay
 
     def owners(self) -> dict[int, str]:
-        """Which relay owns each partition now (from pg_locks)."""
+        """Which relay owns each partition now (from pg_locks, in this test's database: the
+        relays of other databases on the server hold the same keys)."""
         with psycopg.connect(self.dsn) as conn:
             rows = conn.execute(
                 "SELECT l.objid::int, a.application_name FROM pg_locks l "
                 "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-                "AND l.classid = %s AND l.objsubid = 2 AND l.granted AND l.objid < 1000000",
+                "AND l.classid = %s AND l.objsubid = 2 AND l.granted AND l.objid < 1000000 "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 (self.table.lock_namespace,),
             ).fetchall()
         return {int(p): str(name).removeprefix("eventyard-outbox:") for p, name in rows}
