@@ -50,15 +50,17 @@ class FakeShop:
         (line,) = body["lines"]
         product, customer = self.products[line["sku"]], self.customers[body["customer_id"]]
         total = product["price"] * line["quantity"]
-        steps = ["price_order", "record_order", "reserve_credit"]
+        steps = [_step("price_order"), _step("record_order")]
         if total > customer["credit_limit"]:
             status, reason = "REJECTED", f"insufficient credit: available 5000, order total {total}"
+            steps += [_step("reserve_credit", "FAILED")]
         elif line["quantity"] > product["stock"]:
             status, reason = "REJECTED", f"out of stock: {line['sku']} (requested 2, available 1)"
-            steps += ["reserve_stock", "release_credit"]
+            steps += [_step("reserve_credit"), _step("reserve_stock", "FAILED")]
+            steps += [_step("reserve_credit", phase="compensation")]
         else:
             status, reason = "APPROVED", None
-            steps += ["reserve_stock", "approve_order"]
+            steps += [_step("reserve_credit"), _step("reserve_stock"), _step("approve_order")]
         order_id = str(uuid.uuid4())
         trace_id = uuid.uuid4().hex
         self.orders[order_id] = {"id": order_id, "customer_id": body["customer_id"],
@@ -69,6 +71,11 @@ class FakeShop:
             json={"id": order_id, "status": "PENDING"},
             headers={"traceresponse": f"00-{trace_id}-00f067aa0ba902b7-01"},
         )
+
+
+def _step(name: str, outcome: str = "SUCCEEDED", phase: str = "action") -> dict[str, Any]:
+    """A step-log line as ``GET /orders/{id}`` gives it (dispatches left out)."""
+    return {"name": name, "phase": phase, "outcome": outcome, "attempt": 1}
 
 
 @pytest.fixture
@@ -109,7 +116,8 @@ def test_the_story_shows_three_outcomes_the_compensated_trace_and_what_next(
         assert order["trace_id"] in text
     assert "insufficient credit" in text
     assert "out of stock" in text
-    assert "release_credit" in text
+    assert "reserve_stock ✗" in text
+    assert "↩ reserve_credit" in text  # the compensation
     assert "trace 5b8efff798038103d269b633813fc60c" in text  # the waterfall
     assert "curl -s -X POST http://orders:1/orders" in text
     assert f"eventyard-stack trace {compensated['id']}" in text

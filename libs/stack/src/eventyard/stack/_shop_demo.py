@@ -47,12 +47,23 @@ class _Outcome:
         )
 
 
-def _step_label(step: Any) -> str:
-    if isinstance(step, dict):
-        name = step.get("name") or step.get("step") or "?"
-        state = step.get("status") or step.get("outcome") or step.get("state")
-        return f"{name} {str(state).lower()}" if state else str(name)
-    return str(step)
+_MARKS = {"SUCCEEDED": "✓", "FAILED": "✗", "GAVE_UP": "✗", "TIMED_OUT": "⏱", "ABORTED": "✗"}
+
+
+def _steps_line(steps: list[Any]) -> str:
+    """The saga's path in one line: each step's end (``✓`` done, ``✗`` failed), and ``↩`` for
+    a compensation, in the order they happened (dispatches are left out)."""
+    marks: list[str] = []
+    for step in steps:
+        if not isinstance(step, dict):
+            continue
+        mark = _MARKS.get(str(step.get("outcome")))
+        if mark is None:
+            continue
+        name = str(step.get("name") or "?")
+        undo = step.get("phase") == "compensation"
+        marks.append(f"↩ {name}" if undo and mark == "✓" else f"{name} {mark}")
+    return " → ".join(marks) or "-"
 
 
 def _trace_id_of(order: dict[str, Any], traceresponse: str | None) -> str:
@@ -98,23 +109,46 @@ def _place(
     return _Outcome(scenario=scenario, order=order, elapsed_ms=elapsed_ms)
 
 
-def _outcomes_table(outcomes: list[_Outcome]) -> Table:
+def _outcomes_table(outcomes: list[_Outcome], *, width: int) -> Table:
+    """One row per order: order, outcome, reason, steps, time, trace id; on a terminal narrower
+    than 150 columns the same facts stack up in two columns, so none of them is cut."""
     table = Table(
-        title="three orders through the saga", caption="time: POST until the order was final"
+        title="three orders through the saga",
+        caption="time: POST until the order was final",
+        show_lines=True,
     )
-    for column in ("order", "outcome", "reason", "steps", "time ms", "trace id"):
+    wide = width >= 150
+    columns = (
+        ("order", "outcome", "reason", "steps", "time ms", "trace id")
+        if wide
+        else (
+            "order, trace",
+            "outcome, reason, steps",
+        )
+    )
+    for column in columns:
         table.add_column(column, overflow="fold")
     for outcome in outcomes:
-        status = str(outcome.order.get("status"))
+        order = outcome.order
+        status = str(order.get("status"))
         colour = {"APPROVED": "green", "REJECTED": "red"}.get(status, "yellow")
-        table.add_row(
-            f"{outcome.scenario.title}\n[dim]{outcome.order.get('id')}[/dim]",
-            f"[{colour}]{status}[/{colour}]",
-            str(outcome.order.get("reason") or "-"),
-            "\n".join(_step_label(s) for s in outcome.order.get("steps") or []) or "-",
-            f"{outcome.elapsed_ms:.0f}",
-            str(outcome.order.get("trace_id") or "-"),
-        )
+        cells = {
+            "order": f"{outcome.scenario.title}\n[dim]{order.get('id')}[/dim]",
+            "outcome": f"[{colour}]{status}[/{colour}]",
+            "reason": str(order.get("reason") or "-"),
+            "steps": _steps_line(list(order.get("steps") or [])),
+            "time": f"{outcome.elapsed_ms:.0f}",
+            "trace": str(order.get("trace_id") or "-"),
+        }
+        if wide:
+            table.add_row(
+                *(cells[k] for k in ("order", "outcome", "reason", "steps", "time", "trace"))
+            )
+        else:
+            table.add_row(
+                f"{cells['order']}\ntrace {cells['trace']}",
+                f"{cells['outcome']} in {cells['time']} ms\n{cells['reason']}\n{cells['steps']}",
+            )
     return table
 
 
@@ -212,7 +246,7 @@ def _show_trace(console: Console, traces_url: str, trace_id: str) -> None:
     except (TraceNotFound, httpx.HTTPError) as error:
         console.print(f"[red]no trace to show: {error}[/red]")
         return
-    console.print(waterfall(trace, width=console.width))
+    console.print(waterfall(trace, width=console.width, database=False))
 
 
 def run_shop_demo(endpoints: Endpoints, console: Console, *, timeout_s: float = 60.0) -> int:
@@ -246,7 +280,7 @@ def run_shop_demo(endpoints: Endpoints, console: Console, *, timeout_s: float = 
             for i, scenario in enumerate(_scenarios(seeded))
         ]
     console.print("2. placed three orders; each one's saga ran to its end:")
-    console.print(_outcomes_table(outcomes))
+    console.print(_outcomes_table(outcomes, width=console.width))
     compensated = outcomes[2].order
     _show_trace(console, endpoints.traces_url, str(compensated.get("trace_id") or ""))
     _closing_lines(console, endpoints, seeded, str(compensated.get("id")))

@@ -140,14 +140,15 @@ def _bar(row: SpanRow, total_ms: float, width: int) -> str:
     return " " * start + "█" * length + " " * (width - start - length)
 
 
-def waterfall(trace: Trace, *, width: int = 160) -> Table:
+def waterfall(trace: Trace, *, width: int = 160, database: bool = True) -> Table:
     """The trace as a table: span tree (service, span name), start offset, duration, a bar.
 
     Failed spans are red, with their error text. The bars take what ``width`` (the terminal's)
-    leaves after the other columns, between 10 and 40 characters.
+    leaves after the other columns, between 10 and 40 characters. ``database=False`` leaves
+    out the database client spans (leaves that carry ``db.system``), keeping the story's shape.
     """
     bar_width = max(10, min(40, width - 100))
-    rows = span_rows(trace)
+    rows = span_rows(trace if database else _without_database(trace))
     total_ms = max((r.start_ms + r.duration_ms for r in rows), default=0.0)
     services = sorted({r.service for r in rows})
     colour = {s: _PALETTE[i % len(_PALETTE)] for i, s in enumerate(services)}
@@ -176,6 +177,13 @@ def waterfall(trace: Trace, *, width: int = 160) -> Table:
             Text(_bar(row, total_ms, bar_width), style=style),
         )
     return table
+
+
+def _without_database(trace: Trace) -> Trace:
+    def is_db(span: dict[str, Any]) -> bool:
+        return any(t.get("key") in {"db.system", "db.system.name"} for t in span.get("tags") or ())
+
+    return {**trace, "spans": [s for s in trace.get("spans") or () if not is_db(s)]}
 
 
 def fetch_trace(traces_url: str, trace_id: str, *, client: httpx.Client | None = None) -> Trace:

@@ -194,6 +194,9 @@ def trace(
     wait: Annotated[
         float, typer.Option(help="Seconds to wait for the trace to arrive and settle.")
     ] = 5.0,
+    database: Annotated[
+        bool, typer.Option("--database/--no-database", help="Show the database client spans.")
+    ] = True,
 ) -> None:
     """Print a trace from Jaeger as a waterfall; an order id is looked up in the orders service."""
     endpoints = Endpoints.from_env().merged(Endpoints.from_mapping(_stack().endpoints()))
@@ -211,7 +214,7 @@ def trace(
     except httpx.HTTPError as error:
         _err.print(f"[bold red]error:[/bold red] {error}", highlight=False)
         raise typer.Exit(1) from error
-    _out.print(waterfall(found, width=_out.width))
+    _out.print(waterfall(found, width=_out.width, database=database))
 
 
 def main() -> None:
