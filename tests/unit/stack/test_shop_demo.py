@@ -116,8 +116,8 @@ def test_the_story_shows_three_outcomes_the_compensated_trace_and_what_next(
         assert order["trace_id"] in text
     assert "insufficient credit" in text
     assert "out of stock" in text
-    assert "reserve_stock ✗" in text
-    assert "↩ reserve_credit" in text  # the compensation
+    assert "reserve_stock\u00a0✗" in text
+    assert "↩\u00a0reserve_credit" in text  # the compensation
     assert "trace 5b8efff798038103d269b633813fc60c" in text  # the waterfall
     assert "curl -s -X POST http://orders:1/orders" in text
     assert f"eventyard-stack trace {compensated['id']}" in text

@@ -62,7 +62,8 @@ def _steps_line(steps: list[Any]) -> str:
             continue
         name = str(step.get("name") or "?")
         undo = step.get("phase") == "compensation"
-        marks.append(f"↩ {name}" if undo and mark == "✓" else f"{name} {mark}")
+        # No-break spaces: a folded cell never parts a step from its mark.
+        marks.append(f"↩\u00a0{name}" if undo and mark == "✓" else f"{name}\u00a0{mark}")
     return " → ".join(marks) or "-"
 
 
