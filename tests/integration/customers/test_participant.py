@@ -4,31 +4,16 @@ takes effect once, a release gives back exactly what the order holds, refusals s
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from opentelemetry.sdk.trace import TracerProvider
+from eventyard_participant_fixtures import Command, Handle, stored_trace_ids, traced
 from sqlalchemy.orm import Session, sessionmaker
 
-from eventyard.saga import CommandEnvelope, Participant, ReplyEnvelope, ReplyOutcome
+from eventyard.saga import ReplyOutcome
 from eventyard_customers.service_layer.handlers import open_customer, release_credit
-
-Command = Callable[..., CommandEnvelope]
-Handle = Callable[[CommandEnvelope], ReplyEnvelope]
-
-
-@pytest.fixture
-def handle(sessions: sessionmaker[Session], customers: Participant) -> Handle:
-    """Handle one command in its own transaction, as the inbox consumer does."""
-
-    def run(command: CommandEnvelope) -> ReplyEnvelope:
-        with sessions.begin() as session:
-            return customers.handle_command(session, command)
-
-    return run
 
 
 @pytest.fixture
@@ -70,25 +55,17 @@ def test_a_reservation_holds_the_amount_and_names_the_order(
 def test_the_rows_it_changes_keep_the_handling_span_traceparent(
     sessions: sessionmaker[Session], handle: Handle, command: Command, ada: uuid.UUID
 ) -> None:
-    tracer = TracerProvider().get_tracer("test")
     order = uuid.uuid4()
-    with tracer.start_as_current_span("process shop.customers.commands") as span:
-        handle(
-            command(
-                "ReserveCredit", saga_id=uuid.uuid4(), order_id=order, customer_id=ada, amount=1
-            )
-        )
-    trace_id = f"{span.get_span_context().trace_id:032x}"
-    with sessions() as session:
-        stored = session.execute(
-            sa.text(
-                "SELECT c.traceparent AS customer, r.traceparent AS reservation FROM customers c "
-                "JOIN credit_reservations r ON r.customer_id = c.id WHERE r.order_id = :order"
-            ),
-            {"order": order},
-        ).one()
-    assert stored.customer.split("-")[1] == trace_id
-    assert stored.reservation.split("-")[1] == trace_id
+    trace_id = traced(
+        handle,
+        command("ReserveCredit", saga_id=uuid.uuid4(), order_id=order, customer_id=ada, amount=1),
+    )
+    assert stored_trace_ids(
+        sessions,
+        "SELECT c.traceparent, r.traceparent FROM customers c "
+        "JOIN credit_reservations r ON r.customer_id = c.id WHERE r.order_id = :order",
+        order=order,
+    ) == {trace_id}
 
 
 def test_a_repeated_command_replays_the_reply_without_reserving_twice(

@@ -5,31 +5,16 @@ exactly what the order holds, refusals say why."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from opentelemetry.sdk.trace import TracerProvider
+from eventyard_participant_fixtures import Command, Handle, stored_trace_ids, traced
 from sqlalchemy.orm import Session, sessionmaker
 
-from eventyard.saga import CommandEnvelope, Participant, ReplyEnvelope, ReplyOutcome
+from eventyard.saga import ReplyOutcome
 from eventyard_inventory.service_layer.handlers import add_product, release_stock
-
-Command = Callable[..., CommandEnvelope]
-Handle = Callable[[CommandEnvelope], ReplyEnvelope]
-
-
-@pytest.fixture
-def handle(sessions: sessionmaker[Session], inventory: Participant) -> Handle:
-    """Handle one command in its own transaction, as the inbox consumer does."""
-
-    def run(command: CommandEnvelope) -> ReplyEnvelope:
-        with sessions.begin() as session:
-            return inventory.handle_command(session, command)
-
-    return run
 
 
 @pytest.fixture(autouse=True)
@@ -120,21 +105,16 @@ def test_a_reservation_holds_every_line(
 def test_the_rows_it_changes_keep_the_handling_span_traceparent(
     sessions: sessionmaker[Session], handle: Handle, command: Command
 ) -> None:
-    tracer = TracerProvider().get_tracer("test")
     order = uuid.uuid4()
-    with tracer.start_as_current_span("process shop.inventory.commands") as span:
-        handle(command("ReserveStock", saga_id=uuid.uuid4(), order_id=order, lines=lines(LAMP=1)))
-    trace_id = f"{span.get_span_context().trace_id:032x}"
-    with sessions() as session:
-        stored = session.execute(
-            sa.text(
-                "SELECT p.traceparent AS product, r.traceparent AS reservation FROM products p "
-                "JOIN stock_reservations r ON r.sku = p.sku WHERE r.order_id = :order"
-            ),
-            {"order": order},
-        ).one()
-    assert stored.product.split("-")[1] == trace_id
-    assert stored.reservation.split("-")[1] == trace_id
+    trace_id = traced(
+        handle, command("ReserveStock", saga_id=uuid.uuid4(), order_id=order, lines=lines(LAMP=1))
+    )
+    assert stored_trace_ids(
+        sessions,
+        "SELECT p.traceparent, r.traceparent FROM products p "
+        "JOIN stock_reservations r ON r.sku = p.sku WHERE r.order_id = :order",
+        order=order,
+    ) == {trace_id}
 
 
 def test_one_line_out_of_stock_refuses_the_whole_order(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from eventyard.outbox import Outbox
-from eventyard.service import Runtime, Worker, participant_worker, relay_worker, topic_router
+from eventyard.service import Runtime, participant_runtime
 from eventyard.telemetry import Telemetry
 from eventyard_inventory.entrypoints.commands import participant
 from eventyard_inventory.settings import Settings
@@ -19,20 +18,10 @@ MIGRATIONS: Final = Path(__file__).parent / "adapters" / "migrations"
 
 def bootstrap(settings: Settings, *, telemetry: Telemetry | None = None) -> Runtime:
     """The service's runtime; nothing connects until it starts."""
-    prefix = settings.topic_prefix
-    return Runtime(
+    return participant_runtime(
         name=NAME,
         settings=settings,
         migrations=MIGRATIONS,
-        workers=_workers,
-        topics=[f"{prefix}.{NAME}.commands", f"{prefix}.saga.replies"],
+        participant=participant,
         telemetry=telemetry,
     )
-
-
-def _workers(runtime: Runtime) -> list[Worker]:
-    router = topic_router(runtime)
-    return [
-        relay_worker(runtime, router=router),
-        participant_worker(runtime, participant(Outbox(router=router))),
-    ]

@@ -4,14 +4,17 @@
 service's own database created and migrated with Alembic, Kafka reachable; supervised
 :class:`Worker` threads; readiness; a stop that lets workers finish the batch in hand),
 :func:`install` (``/healthz``, ``/readyz``, 503 while not ready, 413 over the body limit) and
-:func:`serve` (uvicorn, graceful drain on SIGTERM). Nothing connects at import time.
+:func:`serve` (uvicorn, graceful drain on SIGTERM); :func:`participant_runtime` and
+:func:`service_app` wire a saga participant service in a few lines. Nothing connects at import
+time.
 """
 
 from ._cli import migrate_database, service_cli
 from ._database import describe, ensure_database, make_engine, migrate, sa_url
 from ._errors import ConfigurationError, NotReady, ServiceError
-from ._http import BodyLimit, health_router, install, serve, session_dependency
+from ._http import BodyLimit, health_router, install, serve, service_app, session_dependency
 from ._kafka import consumer_config, participant_worker, relay_worker, topic_router
+from ._participant import participant_runtime
 from ._runtime import Runtime, Worker
 from ._settings import ServiceSettings, with_database
 
@@ -31,10 +34,12 @@ __all__ = [
     "make_engine",
     "migrate",
     "migrate_database",
+    "participant_runtime",
     "participant_worker",
     "relay_worker",
     "sa_url",
     "serve",
+    "service_app",
     "service_cli",
     "session_dependency",
     "topic_router",

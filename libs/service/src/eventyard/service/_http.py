@@ -4,6 +4,7 @@ bodies over the limit, and uvicorn with a graceful drain on SIGTERM."""
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
@@ -12,11 +13,20 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from eventyard.telemetry import instrument_fastapi
+
 from ._errors import NotReady
 from ._runtime import Runtime
 from ._settings import ServiceSettings
 
-__all__ = ["BodyLimit", "health_router", "install", "serve", "session_dependency"]
+__all__ = [
+    "BodyLimit",
+    "health_router",
+    "install",
+    "serve",
+    "service_app",
+    "session_dependency",
+]
 
 
 def health_router(runtime: Runtime) -> APIRouter:
@@ -119,10 +129,26 @@ def install(
         app.add_exception_handler(error_type, handler)
 
 
+def service_app(
+    runtime: Runtime, *, title: str, router: APIRouter, version: str = "0.1.0"
+) -> FastAPI:
+    """The service's ASGI application: its lifespan boots ``runtime`` (database, migrations,
+    Kafka, workers) in the background and stops it at shutdown; :func:`install`'s health routes
+    and answers, the service's ``router``, requests traced. ``app.state.runtime`` is ``runtime``.
+    """
+    app = FastAPI(title=title, version=version, lifespan=runtime.lifespan)
+    app.state.runtime = runtime
+    install(app, runtime)
+    app.include_router(router)
+    instrument_fastapi(app)
+    return app
+
+
 def serve(app: FastAPI | str, settings: ServiceSettings) -> None:
     """Serve with uvicorn until SIGTERM/SIGINT: stop accepting, finish requests, run shutdown,
     then exit 0 (uvicorn hands the signal back once it is done; a drained stop is no crash)."""
-    signal.signal(signal.SIGTERM, _drained)
+    if threading.current_thread() is threading.main_thread():  # signals reach the main thread
+        signal.signal(signal.SIGTERM, _drained)
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from eventyard.service import install
-from eventyard.telemetry import Telemetry, instrument_fastapi
+from eventyard.service import service_app
+from eventyard.telemetry import Telemetry
 from eventyard_customers.bootstrap import bootstrap
 from eventyard_customers.entrypoints import http
 from eventyard_customers.settings import Settings
@@ -17,9 +17,4 @@ def create_app(settings: Settings | None = None, telemetry: Telemetry | None = N
     """The service's ASGI application; it boots (database, migrations, Kafka, workers) at
     start-up, in the background, and stops its workers at shutdown."""
     runtime = bootstrap(settings or Settings(), telemetry=telemetry)
-    app = FastAPI(title="Eventyard customers", version="0.1.0", lifespan=runtime.lifespan)
-    app.state.runtime = runtime
-    install(app, runtime)
-    app.include_router(http.router(runtime))
-    instrument_fastapi(app)
-    return app
+    return service_app(runtime, title="Eventyard customers", router=http.router(runtime))

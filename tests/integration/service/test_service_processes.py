@@ -1,5 +1,6 @@
-"""``python -m eventyard_customers serve`` as the stack runs it: ready, traced as service
-``customers`` in the trace backend, JSON logs, and a clean exit on SIGTERM."""
+"""``python -m eventyard_<service> serve`` as the stack runs each participant service (customers,
+inventory): ready, traced under the service's name in the trace backend, JSON logs, and a clean
+exit on SIGTERM."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+
+#: Each service and a request that creates something in it.
+SERVICES = {
+    "customers": ("/customers", {"name": "Cy", "credit_limit": 100}),
+    "inventory": ("/products", {"sku": "CUP-1", "name": "Cup", "price": 900, "stock": 5}),
+}
 
 
 def _free_port() -> int:
@@ -37,14 +44,23 @@ def _until(check: Callable[[], Any], what: str, timeout_s: float = 60) -> Any:
     raise AssertionError(f"gave up waiting for {what}")
 
 
+@pytest.fixture(params=sorted(SERVICES))
+def service(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
 def environment(
-    pg_database: str, kafka_bootstrap: str, otlp_endpoint: str, unique_name: Callable[[str], str]
+    service: str,
+    pg_database: str,
+    kafka_bootstrap: str,
+    otlp_endpoint: str,
+    unique_name: Callable[[str], str],
 ) -> dict[str, str]:
     """The service's environment: a fresh database, the stack's Kafka and trace backend."""
     return {
         **os.environ,
-        "EVENTYARD_CUSTOMERS_DSN": pg_database,
+        f"EVENTYARD_{service.upper()}_DSN": pg_database,
         "EVENTYARD_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "EVENTYARD_SHOP_TOPIC_PREFIX": unique_name("shop"),
         "EVENTYARD_OTLP_ENDPOINT": otlp_endpoint,
@@ -52,20 +68,21 @@ def environment(
 
 
 def test_the_process_serves_traces_and_exits_cleanly_on_sigterm(
-    environment: dict[str, str], traces_url: str, tmp_path: Path
+    service: str, environment: dict[str, str], traces_url: str, tmp_path: Path
 ) -> None:
+    path, body = SERVICES[service]
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     stderr = tmp_path / "stderr.log"
     with stderr.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "eventyard_customers", "serve", "--port", str(port)],
+            [sys.executable, "-m", f"eventyard_{service}", "serve", "--port", str(port)],
             env=environment,
             stderr=log,
         )
         try:
             _until(lambda: httpx.get(f"{url}/readyz").status_code == 200, "readiness")
-            created = httpx.post(f"{url}/customers", json={"name": "Cy", "credit_limit": 100})
+            created = httpx.post(f"{url}{path}", json=body)
             assert created.status_code == 201
             trace_id = created.headers["traceresponse"].split("-")[1]
 
@@ -77,7 +94,7 @@ def test_the_process_serves_traces_and_exits_cleanly_on_sigterm(
                     p["serviceName"] for t in answer.json()["data"] for p in t["processes"].values()
                 }
 
-            assert _until(services, "the request's trace") == {"customers"}
+            assert _until(services, "the request's trace") == {service}
         finally:
             process.send_signal(signal.SIGTERM)
             code = process.wait(60)
