@@ -563,6 +563,20 @@ def measure(
 
 
 def run_benchmark(*, sagas: int, steady_s: float, per_service: int) -> None:
+    result = run(sagas=sagas, steady_s=steady_s, per_service=per_service)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print(f"(machine: {os.cpu_count()} CPUs; the stack and these processes share them)")
+
+
+def saga_throughput(*, sagas: int) -> float:
+    """``sagas_per_s`` of this benchmark's setup (other benchmarks compare against it)."""
+    return float(run(sagas=sagas, steady_s=2.0, per_service=1)["sagas_per_s"])
+
+
+def run(*, sagas: int, steady_s: float, per_service: int) -> dict[str, Any]:
+    """The whole benchmark in a database and topics of its own, removed afterwards."""
     pg, kafka = endpoints()
     name = f"saga_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg, autocommit=True) as conn:
@@ -592,10 +606,7 @@ def run_benchmark(*, sagas: int, steady_s: float, per_service: int) -> None:
                 print(f"could not delete a topic: {error}")
         with psycopg.connect(pg, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    print(f"(machine: {os.cpu_count()} CPUs; the stack and these processes share them)")
+    return result
 
 
 if __name__ == "__main__":

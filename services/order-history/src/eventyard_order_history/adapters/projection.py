@@ -52,7 +52,8 @@ CREATE TABLE {table} (
     customer_name text,
     status text,
     total bigint,
-    created_at timestamptz
+    created_at timestamptz,
+    applied_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX ON {table} (customer_id, created_at)
 """
