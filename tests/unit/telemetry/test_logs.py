@@ -71,3 +71,16 @@ def test_exceptions_are_rendered(capsys: pytest.CaptureFixture[str]) -> None:
 def test_an_unknown_level_is_refused() -> None:
     with pytest.raises(ValueError, match="loud"):
         configure(service_name="s", log_level="loud")
+
+
+def test_a_servers_own_logging_setup_is_routed_through_the_json_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = logging.getLogger("uvicorn")  # as uvicorn's default logging config leaves it
+    server.addHandler(logging.StreamHandler())
+    server.propagate = False
+    configure(service_name="s")
+    logging.getLogger("uvicorn.error").warning("started")
+    (line,) = _lines(capsys)
+    assert line["event"] == "started"
+    assert line["logger"] == "uvicorn.error"

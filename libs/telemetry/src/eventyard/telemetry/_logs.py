@@ -52,6 +52,9 @@ def json_formatter() -> logging.Formatter:
     )
 
 
+_SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
 def configure_logging(level: str, *, extra_handlers: Sequence[logging.Handler] = ()) -> None:
     """Route structlog through ``logging``; JSON to stderr (and ``extra_handlers``) at ``level``."""
     number = logging.getLevelNamesMapping().get(level.upper())
@@ -73,3 +76,10 @@ def configure_logging(level: str, *, extra_handlers: Sequence[logging.Handler] =
         setattr(handler, _HANDLER_MARK, True)
         root.addHandler(handler)
     root.setLevel(number)
+    # A server's own logging setup (uvicorn's default config gives "uvicorn" a handler and stops
+    # propagation) would print its lines in another format: they go through the root's too.
+    for name in _SERVER_LOGGERS:
+        server = logging.getLogger(name)
+        for handler in list(server.handlers):
+            server.removeHandler(handler)
+        server.propagate = True
