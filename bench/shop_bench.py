@@ -45,7 +45,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from eventyard.stack import Stack
+from eventyard.stack import Stack, drop_replication_slot
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "shop.json"
@@ -176,7 +176,7 @@ class Shop:
                 (list(self.databases.values()),),
             ).fetchall()
             for (slot,) in slots:
-                conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+                drop_replication_slot(self.endpoints["EVENTYARD_PG_DSN"], slot)
             for database in self.databases.values():
                 conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'.encode())
 
@@ -318,6 +318,8 @@ def phase(shop: Shop, *, traced: bool, seconds: float, clients: int) -> dict[str
         shop.stop()
     rate = len(settled) / elapsed
     print(f"  {len(settled)} orders in {elapsed:.1f} s: {rate:.1f} orders/s", flush=True)
+    cpu = {role: round(after[role] - before[role], 1) for role in after}
+    print(f"  CPU seconds: {cpu}", flush=True)
     return {
         "orders_per_s": rate,
         "settled": settled,
