@@ -151,6 +151,12 @@ class Stack:
         if purge:
             self._purge()
 
+    def stop(self, name: str) -> None:
+        """Stop one component cleanly (nothing that depends on it is stopped)."""
+        (component,) = (c for c in self.resolve([name]) if c.name == name)
+        with self._locked():
+            self._stop(component)
+
     def kill(self, name: str) -> bool:
         """SIGKILL a component and its children, as a crash would; False if it was not running."""
         (component,) = (c for c in self.resolve([name]) if c.name == name)
