@@ -11,6 +11,7 @@ their source tables.
 - ``eventyard.cdc.testing``: Debezium-shaped records for unit tests.
 """
 
+from eventyard.cdc._dead_letters import DEAD_LETTER_HEADERS
 from eventyard.cdc._decoder import Decoder, MessageLike, SchemaLookup
 from eventyard.cdc._events import (
     UNAVAILABLE,
@@ -44,10 +45,9 @@ from eventyard.cdc._mirror import TableMirror, pg_type
 from eventyard.cdc._offsets import BEGINNING, OffsetStore
 from eventyard.cdc._projection import ApplyContext, EventHandler, Projection, TableHandler
 from eventyard.cdc._registry import RegistrySchemas
-from eventyard.cdc._runner import (
-    DEAD_LETTER_HEADERS,
+from eventyard.cdc._runner import ProjectionRunner
+from eventyard.cdc._runner_config import (
     PartitionLag,
-    ProjectionRunner,
     RebuildReport,
     RunnerConfig,
     RunnerMetrics,

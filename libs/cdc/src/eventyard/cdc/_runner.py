@@ -11,14 +11,12 @@ seeks to the offsets stored in PostgreSQL.
 from __future__ import annotations
 
 import gc
-import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -29,7 +27,6 @@ from confluent_kafka import (
     KafkaError,
     KafkaException,
     Message,
-    Producer,
     TopicPartition,
 )
 from opentelemetry.trace import TracerProvider
@@ -38,159 +35,22 @@ from psycopg import sql
 from eventyard.kafka import StaticMemberGuard
 
 from ._batch import Batch, Item, Run, decode_chunk
+from ._dead_letters import DeadLetters, where
 from ._decoder import Decoder
-from ._exceptions import (
-    ConfigError,
-    DeadLetterFailed,
-    ProjectionError,
-    RebuildFailed,
-)
+from ._exceptions import DeadLetterFailed, ProjectionError, RebuildFailed
 from ._offsets import BEGINNING, OffsetStore, TopicPartitionKey
 from ._projection import ApplyContext, Projection
+from ._rebuild import apply_rebuild_batch, log_ends, swap_in
+from ._runner_config import PartitionLag, RebuildReport, RunnerConfig, RunnerMetrics
 from ._tracing import ApplyTracing, BatchTrace
 
-__all__ = [
-    "DEAD_LETTER_HEADERS",
-    "PartitionLag",
-    "ProjectionRunner",
-    "RebuildReport",
-    "RunnerConfig",
-    "RunnerMetrics",
-]
+__all__ = ["ProjectionRunner"]
 
 _log = structlog.get_logger("eventyard.cdc.runner")
-
-DEAD_LETTER_HEADERS = (
-    "eventyard.error",
-    "eventyard.error.type",
-    "eventyard.error.stage",
-    "eventyard.source.topic",
-    "eventyard.source.partition",
-    "eventyard.source.offset",
-    "eventyard.projection",
-)
-"""Headers added to a dead-lettered record (its own headers, key and value are kept as is)."""
 
 _GC_FIRST_THRESHOLD = 50_000  # allocations between the collector's young passes (tune_gc)
 _CHUNKS = 5  # a batch is decoded in this many chunks, each ahead of the one being applied
 _MIN_CHUNK = 500  # ...of at least this many records (smaller batches decode in one go)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunnerConfig:
-    """How a :class:`ProjectionRunner` reaches Kafka and PostgreSQL.
-
-    Give ``topics`` or a ``topic_pattern`` (a regular expression, e.g. ``r"shop\\.public\\..*"``).
-    ``dead_letter_topic``: where poison records go; without one a poison record stops the runner.
-    ``schema``: where the projection's tables and the offsets table live.
-    ``tune_gc``: :meth:`ProjectionRunner.start` tunes the process's cyclic garbage collector
-    for batches of many short-lived objects. It calls :func:`gc.freeze`, so the collector's
-    passes skip everything alive at start (the application's modules and objects), and raises
-    the collector's first threshold to at least 50,000 allocations (CPython's is 700), so it
-    runs a few times per batch instead of hundreds. In the benchmark the collector took
-    ~0.3 s of a 2 s run untuned, ~0.2 s with the freeze alone, 0.06 s with both. Objects
-    frozen are still freed by reference counting; set False when the process makes reference
-    cycles among its start-up objects and drops them later, or tunes the collector itself.
-    ``trace_context_column``: the source tables' column holding the W3C ``traceparent`` of the
-    transaction that wrote the row. Given, each batch is applied in an ``apply batch`` span
-    linking its events' contexts, and each change event carrying a context in an
-    ``apply <schema.table>`` span that is that context's child (it joins the writer's trace).
-    None (the default): no spans, no per-event work.
-    """
-
-    bootstrap_servers: str
-    dsn: str
-    group_id: str
-    topics: tuple[str, ...] = ()
-    topic_pattern: str | None = None
-    dead_letter_topic: str | None = None
-    schema: str = "public"
-    offsets_table: str = "eventyard_cdc_offsets"
-    batch_size: int = 2000
-    poll_timeout_s: float = 0.2
-    consumer_config: Mapping[str, Any] = field(default_factory=dict)
-    producer_config: Mapping[str, Any] = field(default_factory=dict)
-    retry_backoff_s: float = 0.5
-    retry_max_s: float = 120.0
-    lag_samples: int = 200_000
-    tune_gc: bool = True
-    trace_context_column: str | None = None
-
-    def __post_init__(self) -> None:
-        if bool(self.topics) == bool(self.topic_pattern):
-            raise ConfigError("give either topics or topic_pattern")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be positive, not {self.batch_size}")
-        if self.topic_pattern is not None:
-            try:
-                re.compile(self.topic_pattern)
-            except re.error as error:
-                raise ConfigError(f"topic_pattern {self.topic_pattern!r}: {error}") from None
-
-    def consumer_settings(self, group_id: str | None = None) -> dict[str, Any]:
-        """The confluent-kafka consumer configuration the runner uses."""
-        return {
-            "bootstrap.servers": self.bootstrap_servers,
-            "group.id": group_id or self.group_id,
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-            "topic.metadata.refresh.interval.ms": 5000,
-            # librdkafka pauses fetching for fetch.queue.backoff.ms (1 s by default) once its
-            # prefetch queue is full (64 MB: ~20,000 records of 3 KB); a runner catching up
-            # drains that in about a second, then waited for the pause to end.
-            "fetch.queue.backoff.ms": 20,
-            **self.consumer_config,
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PartitionLag:
-    """One assigned partition: the next offset to apply, the end of the log, the difference."""
-
-    topic: str
-    partition: int
-    position: int
-    high_watermark: int | None
-    lag: int | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunnerMetrics:
-    """Counters since the runner started, and lag now.
-
-    ``applied``: events committed through handlers. ``skipped``: records no handler wanted
-    (tombstones, heartbeats, transaction metadata, other tables). ``fenced``: batches dropped
-    because the stored offsets had moved (a rebalance or a rebuild). ``lag_ms_p50``/``p99``:
-    source commit (``source.ts_ms``) to projection commit, over the last samples.
-    """
-
-    applied: int
-    skipped: int
-    dead_lettered: int
-    batches: int
-    rebalances: int
-    fenced: int
-    retries: int
-    partitions: tuple[PartitionLag, ...]
-    lag_ms_p50: float | None
-    lag_ms_p99: float | None
-
-    @property
-    def total_lag(self) -> int:
-        """Records not yet applied, over the partitions whose end is known."""
-        return sum(p.lag or 0 for p in self.partitions)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RebuildReport:
-    """What a rebuild read and where it stopped before the swap."""
-
-    events: int
-    skipped_poison: int
-    positions: Mapping[TopicPartitionKey, int]
-    seconds: float
 
 
 class _Fenced(Exception):
@@ -235,7 +95,16 @@ class ProjectionRunner:
         self._offsets = OffsetStore(config.schema, config.offsets_table)
         self._conn: psycopg.Connection[Any] | None = None
         self._consumer: Consumer | None = None
-        self._producer: Producer | None = None
+        self._dead_letters = (
+            None
+            if config.dead_letter_topic is None
+            else DeadLetters(
+                topic=config.dead_letter_topic,
+                projection=projection.name,
+                bootstrap_servers=config.bootstrap_servers,
+                producer_config=config.producer_config,
+            )
+        )
         self._positions: dict[TopicPartitionKey, int] = {}
         self._stop = threading.Event()
         self._reseek = False
@@ -297,9 +166,8 @@ class ProjectionRunner:
             except (KafkaException, RuntimeError) as error:
                 _log.warning("consumer close failed", error=str(error))
             self._consumer = None
-        if self._producer is not None:
-            self._producer.flush(10)
-            self._producer = None
+        if self._dead_letters is not None:
+            self._dead_letters.close()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -689,63 +557,12 @@ class ProjectionRunner:
                 _log.debug("offset commit for monitoring failed", error=str(error))
 
     def _dead_letter(self, poison: list[Item]) -> None:
-        topic = self.config.dead_letter_topic
-        first = poison[0]
-        if topic is None:
+        if self._dead_letters is None:
+            first = poison[0]
             raise ProjectionError(
-                f"poison record at {_where(first.message)} and no dead_letter_topic: "
-                f"{first.error!r}"
+                f"poison record at {where(first.message)} and no dead_letter_topic: {first.error!r}"
             )
-        producer = self._dead_letter_producer()
-        failures: list[str] = []
-
-        def delivered(error: KafkaError | None, _message: Message) -> None:
-            if error is not None:
-                failures.append(str(error))
-
-        for item in poison:
-            message = item.message
-            headers: list[tuple[str, str | bytes | None]] = list(message.headers() or [])  # type: ignore[arg-type]
-            headers += [
-                ("eventyard.error", str(item.error)[:4000]),
-                ("eventyard.error.type", type(item.error).__name__),
-                ("eventyard.error.stage", item.stage),
-                ("eventyard.source.topic", message.topic() or ""),
-                ("eventyard.source.partition", str(message.partition())),
-                ("eventyard.source.offset", str(message.offset())),
-                ("eventyard.projection", self.projection.name),
-            ]
-            producer.produce(
-                topic,
-                key=message.key(),
-                value=message.value(),
-                headers=headers,
-                on_delivery=delivered,
-            )
-            _log.warning(
-                "poison record dead-lettered",
-                at=_where(message),
-                stage=item.stage,
-                error=str(item.error),
-            )
-        remaining = producer.flush(30)
-        if remaining or failures:
-            raise DeadLetterFailed(
-                f"{remaining} dead-letter records undelivered; errors: {failures[:3]}"
-            )
-
-    def _dead_letter_producer(self) -> Producer:
-        if self._producer is None:
-            self._producer = Producer(
-                {
-                    "bootstrap.servers": self.config.bootstrap_servers,
-                    "enable.idempotence": True,
-                    "acks": "all",
-                    "linger.ms": 0,
-                    **self.config.producer_config,
-                }
-            )
-        return self._producer
+        self._dead_letters.send(poison)
 
     # -- database -----------------------------------------------------------------------------
 
@@ -828,7 +645,7 @@ class ProjectionRunner:
         self._reset_handlers()
         reader = Consumer(self.config.consumer_settings(f"{self.config.group_id}.rebuild"))
         try:
-            ends = self._log_ends(reader)
+            ends = log_ends(reader, self.config)
             positions = dict.fromkeys(ends, BEGINNING)
             reader.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in ends])
             events = poison = 0
@@ -849,8 +666,22 @@ class ProjectionRunner:
                 chunk = decode_chunk(self.decoder, wanted)
                 poison += len(chunk.poison)  # dead-lettered already by the live runner
                 events += len(wanted) - len(chunk.poison)
-                poison += self._rebuild_batch(conn, names, chunk.runs)
-            self._swap(conn, names, positions)
+                poison += apply_rebuild_batch(
+                    conn,
+                    self.projection,
+                    schema=self.config.schema,
+                    names=names,
+                    runs=chunk.runs,
+                    reset_handlers=self._reset_handlers,
+                )
+            swap_in(
+                conn,
+                self._offsets,
+                projection=self.projection.name,
+                schema=self.config.schema,
+                names=names,
+                positions=positions,
+            )
         except psycopg.Error as error:
             raise RebuildFailed(f"rebuild failed: {error}") from error
         finally:
@@ -865,95 +696,3 @@ class ProjectionRunner:
         )
         _log.info("projection rebuilt", projection=self.projection.name, events=events)
         return report
-
-    def _log_ends(self, reader: Consumer) -> dict[TopicPartitionKey, int]:
-        metadata = reader.list_topics(timeout=30)
-        if self.config.topics:
-            topics = list(self.config.topics)
-        else:
-            pattern = re.compile(self.config.topic_pattern or "")
-            topics = sorted(t for t in metadata.topics if pattern.fullmatch(t))
-        ends: dict[TopicPartitionKey, int] = {}
-        for topic in topics:
-            described = metadata.topics.get(topic)
-            if described is None:
-                continue
-            for partition in described.partitions:
-                _, high = reader.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=30, cached=False
-                )
-                ends[(topic, partition)] = high
-        return ends
-
-    def _rebuild_batch(
-        self, conn: psycopg.Connection[Any], names: Mapping[str, str], batch: list[Run]
-    ) -> int:
-        ctx = ApplyContext(
-            conn=conn,
-            projection=self.projection.name,
-            schema=self.config.schema,
-            rebuilding=True,
-            _tables=names,
-        )
-        poison = 0
-        with conn.transaction():
-            for run in batch:
-                handlers = self.projection.handlers(run.table)
-                if not handlers:
-                    continue
-                try:
-                    with conn.transaction():
-                        for handler in handlers:
-                            handler(ctx, run.events)
-                except psycopg.OperationalError:
-                    raise
-                except Exception:  # isolate the poison events, as the live runner did
-                    self._reset_handlers()
-                    for event in run.events:
-                        try:
-                            with conn.transaction():
-                                for handler in handlers:
-                                    handler(ctx, [event])
-                        except psycopg.OperationalError:
-                            raise
-                        except Exception:
-                            self._reset_handlers()
-                            poison += 1
-        return poison
-
-    def _swap(
-        self,
-        conn: psycopg.Connection[Any],
-        names: Mapping[str, str],
-        positions: Mapping[TopicPartitionKey, int],
-    ) -> None:
-        schema = self.config.schema
-        with conn.transaction():
-            self._offsets.load(conn, self.projection.name, positions)
-            self._offsets.lock(conn, self.projection.name, positions)
-            for live, fresh in names.items():
-                conn.execute(
-                    sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, live))
-                )
-                conn.execute(
-                    sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                        sql.Identifier(schema, fresh), sql.Identifier(live)
-                    )
-                )
-                indexes = conn.execute(
-                    "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = %s",
-                    (schema, live),
-                ).fetchall()
-                for (index,) in indexes:
-                    if fresh in index:
-                        conn.execute(
-                            sql.SQL("ALTER INDEX {} RENAME TO {}").format(
-                                sql.Identifier(schema, index),
-                                sql.Identifier(index.replace(fresh, live)),
-                            )
-                        )
-            self._offsets.save(conn, self.projection.name, positions)
-
-
-def _where(message: Message) -> str:
-    return f"{message.topic()}[{message.partition()}]@{message.offset()}"
