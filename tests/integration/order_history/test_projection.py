@@ -15,11 +15,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from eventyard.cdc import ProjectionRunner, RunnerConfig
+from eventyard.service import ensure_topics
 from eventyard_order_history.adapters.connect import ConnectClient
 from eventyard_order_history.adapters.debezium import connector_config
 from eventyard_order_history.adapters.projection import build_projection
 from eventyard_order_history.adapters.sources import source_problem
-from eventyard_order_history.adapters.topics import ensure_topics
 from eventyard_order_history.service_layer.connectors import ConnectorKeeper
 
 from .conftest import Shop
@@ -37,7 +37,7 @@ def _keeper(shop: Shop, connect_url: str, kafka_bootstrap: str) -> ConnectorKeep
         specs=shop.specs,
         configs={s.name: connector_config(s, shop.pg_dsn) for s in shop.specs},
         source_problem=lambda spec: source_problem(shop.pg_dsn, spec),
-        prepare=lambda: ensure_topics(kafka_bootstrap, [s.topic for s in shop.specs]),
+        prepare=lambda: ensure_topics(kafka_bootstrap, [s.topic for s in shop.specs], partitions=1),
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eventyard.cdc import ProjectionRunner, RunnerConfig
-from eventyard.service import ConfigurationError, Runtime, Worker, consumer_config
+from eventyard.service import ConfigurationError, Runtime, Worker, consumer_config, ensure_topics
 from eventyard.telemetry import Telemetry
 from eventyard_order_history.adapters.connect import ConnectClient
 from eventyard_order_history.adapters.debezium import (
@@ -19,7 +19,6 @@ from eventyard_order_history.adapters.projection import ORDERS_TABLE, build_proj
 from eventyard_order_history.adapters.read_model import ReadModel
 from eventyard_order_history.adapters.sku_stats import SkuStats
 from eventyard_order_history.adapters.sources import source_problem
-from eventyard_order_history.adapters.topics import ensure_topics
 from eventyard_order_history.service_layer.connectors import ConnectorKeeper
 from eventyard_order_history.service_layer.projection import ProjectionLoop
 from eventyard_order_history.settings import Settings
@@ -74,7 +73,7 @@ def bootstrap(settings: Settings | None = None, *, telemetry: Telemetry | None =
         specs=specs,
         configs={spec.name: connector_config(spec, server_dsn) for spec in specs},
         source_problem=lambda spec: source_problem(server_dsn, spec),
-        prepare=lambda: ensure_topics(bootstrap_servers, _topics(specs)),
+        prepare=lambda: ensure_topics(bootstrap_servers, _topics(specs), partitions=1),
         check_s=settings.connector_check_s,
         retry_max_s=settings.connector_retry_max_s,
     )

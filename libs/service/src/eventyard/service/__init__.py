@@ -17,6 +17,7 @@ from ._kafka import consumer_config, participant_worker, relay_worker, topic_rou
 from ._participant import participant_runtime
 from ._runtime import Runtime, Worker
 from ._settings import ServiceSettings, with_database
+from ._topics import ensure_topics
 
 __all__ = [
     "BodyLimit",
@@ -29,6 +30,7 @@ __all__ = [
     "consumer_config",
     "describe",
     "ensure_database",
+    "ensure_topics",
     "health_router",
     "install",
     "make_engine",

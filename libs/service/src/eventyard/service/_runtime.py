@@ -19,8 +19,8 @@ from typing import Any
 import anyio.to_thread
 import sqlalchemy as sa
 import structlog
-from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from eventyard.telemetry import Telemetry
@@ -28,6 +28,7 @@ from eventyard.telemetry import Telemetry
 from ._database import describe, ensure_database, make_engine, migrate
 from ._errors import NotReady
 from ._settings import ServiceSettings
+from ._topics import ensure_topics
 
 __all__ = ["Runtime", "Worker"]
 
@@ -181,27 +182,14 @@ class Runtime:
         return None if kafka is None else f"Kafka {self.bootstrap} unreachable: {kafka}"
 
     def _create_topics(self) -> str | None:
-        """Create the topics this service consumes or produces, when they do not exist yet
-        (the broker would create them on first use, with its default partitions, after a warning
-        from every consumer subscribed before)."""
-        if not self._topics:
-            return None
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
-        existing = set(admin.list_topics(timeout=5).topics)
-        missing = [t for t in self._topics if t not in existing]
-        if not missing:
-            return None
+        """Create the topics this service consumes or produces, when they do not exist yet."""
         partitions = self.settings.topic_partitions
-        futures = admin.create_topics(
-            [NewTopic(t, num_partitions=partitions, replication_factor=-1) for t in missing]
-        )
-        for topic, future in futures.items():
-            try:
-                future.result(15)
-            except KafkaException as error:
-                if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    return f"cannot create topic {topic}: {error.args[0].str()}"
-        log.info("topics created", service=self.name, topics=missing, partitions=partitions)
+        try:
+            created = ensure_topics(self.bootstrap, self._topics, partitions=partitions)
+        except KafkaException as error:
+            return f"cannot create topics {list(self._topics)}: {error.args[0].str()}"
+        if created:
+            log.info("topics created", service=self.name, topics=created, partitions=partitions)
         return None
 
     def stop(self) -> None:

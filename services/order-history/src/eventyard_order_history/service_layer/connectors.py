@@ -38,7 +38,7 @@ class ConnectorKeeper:
         specs: Sequence[ConnectorSpec],
         configs: Mapping[str, Mapping[str, str]],
         source_problem: Callable[[ConnectorSpec], str | None],
-        prepare: Callable[[], None] = lambda: None,
+        prepare: Callable[[], object] = lambda: None,
         check_s: float = 10.0,
         retry_max_s: float = 10.0,
     ) -> None:

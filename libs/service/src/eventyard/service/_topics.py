@@ -1,9 +1,5 @@
-"""Creating the Debezium topics before anything subscribes to them.
-
-Debezium creates a table's topic at its first change; the projection and the faust app would
-otherwise subscribe to a topic that is not there yet. Creating them here also fixes their
-partition count (one: see :func:`~eventyard_order_history.adapters.debezium.connector_config`).
-"""
+"""Creating topics before anything subscribes to them (the broker would create them on first
+use, with its default partitions, after a warning from every consumer subscribed before)."""
 
 from __future__ import annotations
 
@@ -15,15 +11,18 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 __all__ = ["ensure_topics"]
 
 
-def ensure_topics(bootstrap: str, topics: Iterable[str], *, timeout_s: float = 15.0) -> None:
-    """Create each missing topic with one partition and the broker's replication factor."""
+def ensure_topics(
+    bootstrap: str, topics: Iterable[str], *, partitions: int, timeout_s: float = 15.0
+) -> list[str]:
+    """Create each missing topic with ``partitions`` and the broker's replication factor; the
+    topics created. A topic another process created meanwhile is not an error."""
     admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 5000})
     existing = admin.list_topics(timeout=timeout_s).topics
     missing = [t for t in topics if t not in existing]
     if not missing:
-        return
+        return []
     futures = admin.create_topics(
-        [NewTopic(t, num_partitions=1, replication_factor=-1) for t in missing],
+        [NewTopic(t, num_partitions=partitions, replication_factor=-1) for t in missing],
         operation_timeout=timeout_s,
     )
     for future in futures.values():
@@ -33,3 +32,4 @@ def ensure_topics(bootstrap: str, topics: Iterable[str], *, timeout_s: float = 1
             if error.args and error.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
                 continue
             raise
+    return missing
