@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Message
 
-from ._decoder import Decoder
-from ._events import ChangeEvent, Event, TableEvent, TruncateEvent
-from ._exceptions import DecodeError
+from eventyard.cdc._decoder import Decoder
+from eventyard.cdc._events import ChangeEvent, Event, TableEvent, TruncateEvent
+from eventyard.cdc._exceptions import DecodeError
 
 __all__ = ["Batch", "Chunk", "Item", "Run", "decode_chunk"]
 

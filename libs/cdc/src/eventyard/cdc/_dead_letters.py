@@ -9,8 +9,8 @@ from typing import Any
 import structlog
 from confluent_kafka import KafkaError, Message, Producer
 
-from ._batch import Item
-from ._exceptions import DeadLetterFailed
+from eventyard.cdc._batch import Item
+from eventyard.cdc._exceptions import DeadLetterFailed
 
 __all__ = ["DEAD_LETTER_HEADERS", "DeadLetters", "where"]
 

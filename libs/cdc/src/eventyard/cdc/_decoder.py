@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import fastavro
 import orjson
 
-from ._events import (
+from eventyard.cdc._events import (
     UNAVAILABLE,
     ChangeEvent,
     ChangeEventTwin,
@@ -41,9 +41,9 @@ from ._events import (
     TransactionRef,
     TruncateEvent,
 )
-from ._exceptions import DecodeError, SchemaUnavailable
-from ._schema import ConnectSchema, from_avro, from_connect_json
-from ._semantic import RowPlan, hinted_schema, row_plan
+from eventyard.cdc._exceptions import DecodeError, SchemaUnavailable
+from eventyard.cdc._schema import ConnectSchema, from_avro, from_connect_json
+from eventyard.cdc._semantic import RowPlan, hinted_schema, row_plan
 
 __all__ = ["Decoder", "MessageLike", "SchemaLookup"]
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
-from ._schema import ConnectSchema
+from eventyard.cdc._schema import ConnectSchema
 
 __all__ = [
     "UNAVAILABLE",

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._events import Position
+    from eventyard.cdc._events import Position
 
 __all__ = [
     "CdcError",

@@ -22,12 +22,12 @@ import structlog
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from ._binary_copy import fits_binary
-from ._events import UNAVAILABLE, ChangeEvent, Op, TableEvent, TruncateEvent
-from ._exceptions import ConfigError, DecodeError
-from ._projection import ApplyContext
-from ._schema import ConnectSchema
-from ._semantic import JSON
+from eventyard.cdc._binary_copy import fits_binary
+from eventyard.cdc._events import UNAVAILABLE, ChangeEvent, Op, TableEvent, TruncateEvent
+from eventyard.cdc._exceptions import ConfigError, DecodeError
+from eventyard.cdc._projection import ApplyContext
+from eventyard.cdc._schema import ConnectSchema
+from eventyard.cdc._semantic import JSON
 
 __all__ = ["TableMirror", "pg_type"]
 

@@ -15,8 +15,8 @@ from typing import Any, Protocol
 import psycopg
 from psycopg import sql
 
-from ._events import TableEvent
-from ._exceptions import ConfigError
+from eventyard.cdc._events import TableEvent
+from eventyard.cdc._exceptions import ConfigError
 
 __all__ = ["ApplyContext", "EventHandler", "Projection", "TableHandler"]
 
@@ -128,7 +128,7 @@ class Projection:
         add_columns: bool = False,
     ) -> Any:
         """Keep table ``into`` equal to ``source_table`` (see :class:`TableMirror`)."""
-        from ._mirror import TableMirror  # noqa: PLC0415 - _mirror imports this module
+        from eventyard.cdc._mirror import TableMirror  # noqa: PLC0415 - _mirror imports this module
 
         if into not in self.tables:
             raise ConfigError(f"mirror target {into!r} is not one of the projection's tables")

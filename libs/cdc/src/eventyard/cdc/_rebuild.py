@@ -12,10 +12,10 @@ import psycopg
 from confluent_kafka import Consumer, TopicPartition
 from psycopg import sql
 
-from ._batch import Run
-from ._offsets import OffsetStore, TopicPartitionKey
-from ._projection import ApplyContext, Projection
-from ._runner_config import RunnerConfig
+from eventyard.cdc._batch import Run
+from eventyard.cdc._offsets import OffsetStore, TopicPartitionKey
+from eventyard.cdc._projection import ApplyContext, Projection
+from eventyard.cdc._runner_config import RunnerConfig
 
 __all__ = ["apply_rebuild_batch", "log_ends", "swap_in"]
 

@@ -7,7 +7,7 @@ from typing import Any
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from ._exceptions import SchemaUnavailable
+from eventyard.cdc._exceptions import SchemaUnavailable
 
 __all__ = ["RegistrySchemas"]
 

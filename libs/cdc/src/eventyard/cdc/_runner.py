@@ -32,17 +32,16 @@ from confluent_kafka import (
 from opentelemetry.trace import TracerProvider
 from psycopg import sql
 
+from eventyard.cdc._batch import Batch, Item, Run, decode_chunk
+from eventyard.cdc._dead_letters import DeadLetters, where
+from eventyard.cdc._decoder import Decoder
+from eventyard.cdc._exceptions import DeadLetterFailed, ProjectionError, RebuildFailed
+from eventyard.cdc._offsets import BEGINNING, OffsetStore, TopicPartitionKey
+from eventyard.cdc._projection import ApplyContext, Projection
+from eventyard.cdc._rebuild import apply_rebuild_batch, log_ends, swap_in
+from eventyard.cdc._runner_config import PartitionLag, RebuildReport, RunnerConfig, RunnerMetrics
+from eventyard.cdc._tracing import ApplyTracing, BatchTrace
 from eventyard.kafka import StaticMemberGuard
-
-from ._batch import Batch, Item, Run, decode_chunk
-from ._dead_letters import DeadLetters, where
-from ._decoder import Decoder
-from ._exceptions import DeadLetterFailed, ProjectionError, RebuildFailed
-from ._offsets import BEGINNING, OffsetStore, TopicPartitionKey
-from ._projection import ApplyContext, Projection
-from ._rebuild import apply_rebuild_batch, log_ends, swap_in
-from ._runner_config import PartitionLag, RebuildReport, RunnerConfig, RunnerMetrics
-from ._tracing import ApplyTracing, BatchTrace
 
 __all__ = ["ProjectionRunner"]
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._exceptions import ConfigError
-from ._offsets import TopicPartitionKey
+from eventyard.cdc._exceptions import ConfigError
+from eventyard.cdc._offsets import TopicPartitionKey
 
 __all__ = ["PartitionLag", "RebuildReport", "RunnerConfig", "RunnerMetrics"]
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._exceptions import DecodeError
+from eventyard.cdc._exceptions import DecodeError
 
 __all__ = ["ConnectField", "ConnectSchema", "from_avro", "from_connect_json"]
 

@@ -17,9 +17,9 @@ from uuid import UUID
 
 import orjson
 
-from ._events import UNAVAILABLE
-from ._exceptions import DecodeError
-from ._schema import ConnectField, ConnectSchema
+from eventyard.cdc._events import UNAVAILABLE
+from eventyard.cdc._exceptions import DecodeError
+from eventyard.cdc._schema import ConnectField, ConnectSchema
 
 __all__ = [
     "DATE",

@@ -17,10 +17,9 @@ from typing import Final
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
+from eventyard.cdc._batch import Run
+from eventyard.cdc._events import ChangeEvent, TableEvent
 from eventyard.telemetry import context_from_traceparent, tracer
-
-from ._batch import Run
-from ._events import ChangeEvent, TableEvent
 
 __all__ = ["INSTRUMENTATION", "ApplyTracing", "BatchTrace"]
 

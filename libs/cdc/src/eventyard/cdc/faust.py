@@ -24,9 +24,9 @@ from typing import Any
 
 import structlog
 
-from ._decoder import Decoder
-from ._events import ChangeEvent, TableEvent, TruncateEvent
-from ._exceptions import DecodeError
+from eventyard.cdc._decoder import Decoder
+from eventyard.cdc._events import ChangeEvent, TableEvent, TruncateEvent
+from eventyard.cdc._exceptions import DecodeError
 
 __all__ = ["changes", "commit_time", "current_change", "debezium_topic", "row_time"]
 

@@ -22,8 +22,8 @@ import fastavro
 import orjson
 from confluent_kafka import Message
 
-from ._schema import ConnectField, ConnectSchema
-from ._semantic import (
+from eventyard.cdc._schema import ConnectField, ConnectSchema
+from eventyard.cdc._semantic import (
     DATE,
     DECIMAL,
     JSON,

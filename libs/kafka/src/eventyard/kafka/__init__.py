@@ -5,7 +5,7 @@
   partitions that no member holds and has the consumer rejoin with a full rebalance.
 """
 
-from ._membership import (
+from eventyard.kafka._membership import (
     GroupCoverage,
     StaticMemberGuard,
     TopicPartitionKey,

@@ -6,8 +6,8 @@ and apply them exactly once with an inbox (:class:`InboxConsumer`). Fakes for un
 :mod:`eventyard.outbox.testing`. Nothing here connects to anything at import time.
 """
 
-from ._debezium import DebeziumConnector
-from ._exceptions import (
+from eventyard.outbox._debezium import DebeziumConnector
+from eventyard.outbox._exceptions import (
     BrokerUnavailable,
     ConfigurationError,
     ConnectorError,
@@ -22,9 +22,15 @@ from ._exceptions import (
     SerializationError,
     StoreUnavailable,
 )
-from ._inbox import InboundMessage, InboxConfig, InboxConsumer, InboxStats, dead_letter_headers
-from ._kafka import KafkaSink, producer_config
-from ._model import (
+from eventyard.outbox._inbox import (
+    InboundMessage,
+    InboxConfig,
+    InboxConsumer,
+    InboxStats,
+    dead_letter_headers,
+)
+from eventyard.outbox._kafka import KafkaSink, producer_config
+from eventyard.outbox._model import (
     CONTENT_TYPE_AVRO,
     CONTENT_TYPE_BYTES,
     CONTENT_TYPE_JSON,
@@ -34,13 +40,20 @@ from ._model import (
     OutgoingMessage,
     SendReport,
 )
-from ._observability import RelayMetrics
-from ._ports import Backlog, Cleanup, Horizon, MessageSink, OutboxStore, StoreSession
-from ._postgres import PostgresOutboxStore
-from ._publish import Outbox, Publisher
-from ._relay import Relay, RelayConfig, RelayStatus
-from ._routing import TopicRouter
-from ._schema import (
+from eventyard.outbox._observability import RelayMetrics
+from eventyard.outbox._ports import (
+    Backlog,
+    Cleanup,
+    Horizon,
+    MessageSink,
+    OutboxStore,
+    StoreSession,
+)
+from eventyard.outbox._postgres import PostgresOutboxStore
+from eventyard.outbox._publish import Outbox, Publisher
+from eventyard.outbox._relay import Relay, RelayConfig, RelayStatus
+from eventyard.outbox._routing import TopicRouter
+from eventyard.outbox._schema import (
     InboxTable,
     OutboxTable,
     SupportsExecute,
@@ -50,15 +63,15 @@ from ._schema import (
     outbox_ddl,
     outbox_partition_ddl,
 )
-from ._serializers import (
+from eventyard.outbox._serializers import (
     AvroSerializer,
     BytesSerializer,
     JsonSerializer,
     PayloadSerializer,
     SerializedPayload,
 )
-from ._settings import RelaySettings, build_relay
-from ._tracing import consumer_span
+from eventyard.outbox._settings import RelaySettings, build_relay
+from eventyard.outbox._tracing import consumer_span
 
 __all__ = [
     "CONTENT_TYPE_AVRO",

@@ -1,5 +1,5 @@
 """``python -m eventyard.outbox``: the same as the ``eventyard-outbox`` command."""
 
-from ._cli import main
+from eventyard.outbox._cli import main
 
 main()

@@ -14,12 +14,12 @@ import structlog
 import typer
 from pydantic import ValidationError
 
-from ._debezium import DebeziumConnector
-from ._exceptions import OutboxError
-from ._postgres import PostgresOutboxStore
-from ._routing import TopicRouter
-from ._schema import InboxTable, OutboxTable, inbox_ddl, outbox_ddl
-from ._settings import RelaySettings, build_relay
+from eventyard.outbox._debezium import DebeziumConnector
+from eventyard.outbox._exceptions import OutboxError
+from eventyard.outbox._postgres import PostgresOutboxStore
+from eventyard.outbox._routing import TopicRouter
+from eventyard.outbox._schema import InboxTable, OutboxTable, inbox_ddl, outbox_ddl
+from eventyard.outbox._settings import RelaySettings, build_relay
 
 __all__ = ["app", "main"]
 

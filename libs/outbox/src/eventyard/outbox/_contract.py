@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import ClassVar
 
-from ._model import Event, OutboxRow
-from ._ports import Backlog, Cleanup, Horizon, OutboxStore, StoreSession
+from eventyard.outbox._model import Event, OutboxRow
+from eventyard.outbox._ports import Backlog, Cleanup, Horizon, OutboxStore, StoreSession
 
 __all__ = ["OutboxStoreContract", "Writer"]
 

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import psycopg
 
-from ._exceptions import ConfigurationError, ConnectorError
-from ._model import (
+from eventyard.outbox._exceptions import ConfigurationError, ConnectorError
+from eventyard.outbox._model import (
     HEADER_AGGREGATE_TYPE,
     HEADER_CONTENT_TYPE,
     HEADER_EVENT_TYPE,
@@ -29,8 +29,8 @@ from ._model import (
     HEADER_TRACEPARENT,
     HEADER_TRACESTATE,
 )
-from ._routing import TopicRouter
-from ._schema import OutboxTable
+from eventyard.outbox._routing import TopicRouter
+from eventyard.outbox._schema import OutboxTable
 
 __all__ = ["DebeziumConnector"]
 

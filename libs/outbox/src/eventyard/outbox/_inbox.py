@@ -30,16 +30,15 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from eventyard.kafka import StaticMemberGuard
-
-from ._exceptions import ConfigurationError, RejectMessage, RetryLater
-from ._model import (
+from eventyard.outbox._exceptions import ConfigurationError, RejectMessage, RetryLater
+from eventyard.outbox._model import (
     HEADER_AGGREGATE_TYPE,
     HEADER_CONTENT_TYPE,
     HEADER_EVENT_TYPE,
     HEADER_ID,
 )
-from ._schema import InboxTable
-from ._tracing import INSTRUMENTATION, consumer_span
+from eventyard.outbox._schema import InboxTable
+from eventyard.outbox._tracing import INSTRUMENTATION, consumer_span
 
 __all__ = ["InboundMessage", "InboxConfig", "InboxConsumer", "InboxStats", "dead_letter_headers"]
 

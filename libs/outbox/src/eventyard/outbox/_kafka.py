@@ -23,9 +23,9 @@ from typing import Any, Final
 import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from ._exceptions import BrokerUnavailable, ConfigurationError
-from ._model import OutgoingMessage, SendReport
-from ._ports import MessageSink
+from eventyard.outbox._exceptions import BrokerUnavailable, ConfigurationError
+from eventyard.outbox._model import OutgoingMessage, SendReport
+from eventyard.outbox._ports import MessageSink
 
 __all__ = ["KafkaSink", "producer_config"]
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Self
 
-from ._model import OutboxRow, OutgoingMessage, SendReport
+from eventyard.outbox._model import OutboxRow, OutgoingMessage, SendReport
 
 __all__ = ["Backlog", "Cleanup", "Horizon", "MessageSink", "OutboxStore", "StoreSession"]
 

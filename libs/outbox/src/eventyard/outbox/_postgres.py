@@ -34,10 +34,10 @@ import structlog
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from ._exceptions import ConfigurationError, StoreUnavailable
-from ._model import OutboxRow
-from ._ports import Backlog, Cleanup, Horizon, OutboxStore, StoreSession
-from ._schema import (
+from eventyard.outbox._exceptions import ConfigurationError, StoreUnavailable
+from eventyard.outbox._model import OutboxRow
+from eventyard.outbox._ports import Backlog, Cleanup, Horizon, OutboxStore, StoreSession
+from eventyard.outbox._schema import (
     CLEANUP_LOCK,
     MEMBER_LOCK,
     SCHEMA_VERSION,

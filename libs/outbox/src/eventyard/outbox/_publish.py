@@ -15,8 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import TableClause
 
-from ._exceptions import ConfigurationError, InvalidEvent, PayloadTooLarge, SerializationError
-from ._model import (
+from eventyard.outbox._exceptions import (
+    ConfigurationError,
+    InvalidEvent,
+    PayloadTooLarge,
+    SerializationError,
+)
+from eventyard.outbox._model import (
     HEADER_AGGREGATE_TYPE,
     HEADER_CONTENT_TYPE,
     HEADER_EVENT_TYPE,
@@ -27,10 +32,10 @@ from ._model import (
     Event,
     OutboxRecord,
 )
-from ._routing import TopicRouter
-from ._schema import OutboxTable
-from ._serializers import JsonSerializer, PayloadSerializer
-from ._tracing import INSTRUMENTATION, producer_span, trace_headers
+from eventyard.outbox._routing import TopicRouter
+from eventyard.outbox._schema import OutboxTable
+from eventyard.outbox._serializers import JsonSerializer, PayloadSerializer
+from eventyard.outbox._tracing import INSTRUMENTATION, producer_span, trace_headers
 
 __all__ = ["Outbox", "Publisher", "message_size"]
 

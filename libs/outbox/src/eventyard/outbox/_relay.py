@@ -24,9 +24,9 @@ from typing import Any
 
 import structlog
 
-from ._assignment import plan
-from ._exceptions import BrokerUnavailable, ConfigurationError, RetryableError
-from ._model import (
+from eventyard.outbox._assignment import plan
+from eventyard.outbox._exceptions import BrokerUnavailable, ConfigurationError, RetryableError
+from eventyard.outbox._model import (
     HEADER_AGGREGATE_TYPE,
     HEADER_CONTENT_TYPE,
     HEADER_EVENT_TYPE,
@@ -38,9 +38,9 @@ from ._model import (
     OutgoingMessage,
     SendReport,
 )
-from ._observability import HealthServer, RelayMetrics
-from ._ports import Horizon, MessageSink, OutboxStore, StoreSession
-from ._routing import TopicRouter
+from eventyard.outbox._observability import HealthServer, RelayMetrics
+from eventyard.outbox._ports import Horizon, MessageSink, OutboxStore, StoreSession
+from eventyard.outbox._routing import TopicRouter
 
 __all__ = ["Relay", "RelayConfig", "RelayStatus", "outgoing_message"]
 

@@ -6,7 +6,7 @@ import re
 import string
 from dataclasses import dataclass
 
-from ._exceptions import ConfigurationError, InvalidEvent
+from eventyard.outbox._exceptions import ConfigurationError, InvalidEvent
 
 __all__ = ["TopicRouter"]
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Final, Protocol
 
-from ._exceptions import ConfigurationError
+from eventyard.outbox._exceptions import ConfigurationError
 
 __all__ = [
     "DEFAULT_AUTOVACUUM",

@@ -15,8 +15,8 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer as _ConfluentAvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from ._exceptions import ConfigurationError, SerializationError
-from ._model import CONTENT_TYPE_AVRO, CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON
+from eventyard.outbox._exceptions import ConfigurationError, SerializationError
+from eventyard.outbox._model import CONTENT_TYPE_AVRO, CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON
 
 __all__ = [
     "AvroSerializer",

@@ -8,12 +8,12 @@ from typing import Any
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ._kafka import KafkaSink, producer_config
-from ._ports import Cleanup
-from ._postgres import PostgresOutboxStore
-from ._relay import Relay, RelayConfig
-from ._routing import TopicRouter
-from ._schema import OutboxTable
+from eventyard.outbox._kafka import KafkaSink, producer_config
+from eventyard.outbox._ports import Cleanup
+from eventyard.outbox._postgres import PostgresOutboxStore
+from eventyard.outbox._relay import Relay, RelayConfig
+from eventyard.outbox._routing import TopicRouter
+from eventyard.outbox._schema import OutboxTable
 
 __all__ = ["RelaySettings", "build_relay"]
 

@@ -26,11 +26,18 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from ._contract import OutboxStoreContract, Writer
-from ._exceptions import StoreUnavailable
-from ._model import Event, OutboxRecord, OutboxRow, OutgoingMessage, SendReport
-from ._ports import Backlog, Cleanup, Horizon, MessageSink, OutboxStore, StoreSession
-from ._publish import Outbox
+from eventyard.outbox._contract import OutboxStoreContract, Writer
+from eventyard.outbox._exceptions import StoreUnavailable
+from eventyard.outbox._model import Event, OutboxRecord, OutboxRow, OutgoingMessage, SendReport
+from eventyard.outbox._ports import (
+    Backlog,
+    Cleanup,
+    Horizon,
+    MessageSink,
+    OutboxStore,
+    StoreSession,
+)
+from eventyard.outbox._publish import Outbox
 
 __all__ = [
     "BrokerMessage",

@@ -9,8 +9,8 @@ with :class:`SagaAdmin` or the ``eventyard-saga`` command. The state machine at 
 tests. Nothing here connects to anything at import time.
 """
 
-from ._admin import SagaAdmin, SagaCount, SagaFilter
-from ._definition import (
+from eventyard.saga._admin import SagaAdmin, SagaCount, SagaFilter
+from eventyard.saga._definition import (
     Backoff,
     Command,
     Local,
@@ -22,7 +22,7 @@ from ._definition import (
     Step,
     StepSpec,
 )
-from ._exceptions import (
+from eventyard.saga._exceptions import (
     CommandRejected,
     ConcurrentUpdate,
     ConfigurationError,
@@ -37,8 +37,8 @@ from ._exceptions import (
     UnknownDefinition,
     UnknownSaga,
 )
-from ._locks import LockHolder, SemanticLocks
-from ._machine import (
+from eventyard.saga._locks import LockHolder, SemanticLocks
+from eventyard.saga._machine import (
     Abort,
     Begin,
     Decision,
@@ -53,7 +53,7 @@ from ._machine import (
     decide,
     initial_state,
 )
-from ._model import (
+from eventyard.saga._model import (
     EVENT_TYPE_RELEASE,
     EVENT_TYPE_REPLY,
     CommandEnvelope,
@@ -65,9 +65,9 @@ from ._model import (
     SagaInstance,
     SagaStatus,
 )
-from ._orchestrator import Orchestrator, OrchestratorConfig, ResumeReport
-from ._participant import CommandHandler, Participant
-from ._schema import SagaTables, create_saga_schema, drop_saga_schema, saga_ddl
+from eventyard.saga._orchestrator import Orchestrator, OrchestratorConfig, ResumeReport
+from eventyard.saga._participant import CommandHandler, Participant
+from eventyard.saga._schema import SagaTables, create_saga_schema, drop_saga_schema, saga_ddl
 
 __all__ = [
     "EVENT_TYPE_RELEASE",

@@ -1,5 +1,5 @@
 """``python -m eventyard.saga``: the admin command."""
 
-from ._cli import main
+from eventyard.saga._cli import main
 
 main()

@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from ._exceptions import ConcurrentUpdate, OperationRefused, UnknownSaga
-from ._model import LogEntry, SagaInstance, SagaStatus
-from ._schema import SagaTables
-from ._store import SagaStore, instance_of
+from eventyard.saga._exceptions import ConcurrentUpdate, OperationRefused, UnknownSaga
+from eventyard.saga._model import LogEntry, SagaInstance, SagaStatus
+from eventyard.saga._schema import SagaTables
+from eventyard.saga._store import SagaStore, instance_of
 
 __all__ = ["SagaAdmin", "SagaCount", "SagaFilter"]
 

@@ -17,10 +17,10 @@ from rich.table import Table
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import sessionmaker
 
-from ._admin import SagaAdmin, SagaFilter
-from ._exceptions import SagaError
-from ._model import LogEntry, SagaInstance, SagaStatus
-from ._schema import SagaTables, saga_ddl
+from eventyard.saga._admin import SagaAdmin, SagaFilter
+from eventyard.saga._exceptions import SagaError
+from eventyard.saga._model import LogEntry, SagaInstance, SagaStatus
+from eventyard.saga._schema import SagaTables, saga_ddl
 
 __all__ = ["app", "engine_for", "main", "parse_duration"]
 

@@ -21,9 +21,9 @@ from opentelemetry.trace import Status, StatusCode, TracerProvider
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from ._definition import Command, Local, LockConflict, SagaDefinition, Step
-from ._exceptions import UnknownDefinition
-from ._machine import (
+from eventyard.saga._definition import Command, Local, LockConflict, SagaDefinition, Step
+from eventyard.saga._exceptions import UnknownDefinition
+from eventyard.saga._machine import (
     Begin,
     Decision,
     Dispatch,
@@ -34,7 +34,7 @@ from ._machine import (
     Reply,
     decide,
 )
-from ._model import (
+from eventyard.saga._model import (
     CommandEnvelope,
     LogEntry,
     LogOutcome,
@@ -43,7 +43,7 @@ from ._model import (
     ReplyOutcome,
     SagaStatus,
 )
-from ._tracing import saga_child_span
+from eventyard.saga._tracing import saga_child_span
 
 __all__ = [
     "Advance",

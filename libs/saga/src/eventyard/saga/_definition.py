@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from ._exceptions import DefinitionError, InvalidSagaData
+from eventyard.saga._exceptions import DefinitionError, InvalidSagaData
 
 __all__ = [
     "Backoff",

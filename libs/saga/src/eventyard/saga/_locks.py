@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ._schema import SagaTables
+from eventyard.saga._schema import SagaTables
 
 __all__ = ["LockHolder", "SemanticLocks"]
 

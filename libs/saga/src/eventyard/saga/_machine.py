@@ -28,8 +28,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from ._definition import Plan, RetryPolicy, StepSpec
-from ._model import LogOutcome, Phase, ReplyOutcome, SagaStatus
+from eventyard.saga._definition import Plan, RetryPolicy, StepSpec
+from eventyard.saga._model import LogOutcome, Phase, ReplyOutcome, SagaStatus
 
 __all__ = [
     "Abort",

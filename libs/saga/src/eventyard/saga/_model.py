@@ -19,7 +19,7 @@ from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 
-from ._exceptions import InvalidSagaData
+from eventyard.saga._exceptions import InvalidSagaData
 
 __all__ = [
     "ACTIVE_STATUSES",

@@ -42,20 +42,18 @@ from eventyard.outbox import (
     Outbox,
     RejectMessage,
 )
-from eventyard.telemetry import current_traceparent, trace_id_of
-
-from ._core import Driver, LocalResult, Ports, Registry, SagaRecord, message_id
-from ._definition import Local, LockConflict, SagaDefinition, Step
-from ._exceptions import (
+from eventyard.saga._core import Driver, LocalResult, Ports, Registry, SagaRecord, message_id
+from eventyard.saga._definition import Local, LockConflict, SagaDefinition, Step
+from eventyard.saga._exceptions import (
     ConfigurationError,
     StepFailed,
     StepRetry,
     StoreUnavailable,
     UnknownDefinition,
 )
-from ._locks import SemanticLocks
-from ._machine import Abort, MachineState, Retry, Tick, initial_state
-from ._model import (
+from eventyard.saga._locks import SemanticLocks
+from eventyard.saga._machine import Abort, MachineState, Retry, Tick, initial_state
+from eventyard.saga._model import (
     EVENT_TYPE_RELEASE,
     EVENT_TYPE_REPLY,
     CommandEnvelope,
@@ -63,9 +61,10 @@ from ._model import (
     ReplyEnvelope,
     ReplyOutcome,
 )
-from ._schema import SagaTables
-from ._store import SagaStore
-from ._tracing import saga_span
+from eventyard.saga._schema import SagaTables
+from eventyard.saga._store import SagaStore
+from eventyard.saga._tracing import saga_span
+from eventyard.telemetry import current_traceparent, trace_id_of
 
 __all__ = ["Orchestrator", "OrchestratorConfig", "ResumeReport", "utc_now"]
 

@@ -37,12 +37,10 @@ from eventyard.outbox import (
     Outbox,
     RejectMessage,
 )
-from eventyard.telemetry import tracer
-
-from ._core import message_id
-from ._exceptions import CommandRejected, ConfigurationError
-from ._locks import SemanticLocks
-from ._model import (
+from eventyard.saga._core import message_id
+from eventyard.saga._exceptions import CommandRejected, ConfigurationError
+from eventyard.saga._locks import SemanticLocks
+from eventyard.saga._model import (
     EVENT_TYPE_RELEASE,
     EVENT_TYPE_REPLY,
     CommandEnvelope,
@@ -50,8 +48,9 @@ from ._model import (
     ReplyEnvelope,
     ReplyOutcome,
 )
-from ._schema import SagaTables
-from ._tracing import INSTRUMENTATION
+from eventyard.saga._schema import SagaTables
+from eventyard.saga._tracing import INSTRUMENTATION
+from eventyard.telemetry import tracer
 
 __all__ = ["CommandHandler", "Participant"]
 

@@ -18,8 +18,7 @@ import re
 from dataclasses import dataclass
 
 from eventyard.outbox import SupportsExecute
-
-from ._exceptions import ConfigurationError
+from eventyard.saga._exceptions import ConfigurationError
 
 __all__ = [
     "SagaTables",

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from ._core import SagaRecord
-from ._exceptions import ConcurrentUpdate
-from ._model import LogEntry, LogOutcome, Phase, SagaInstance, SagaStatus
-from ._schema import SagaTables
+from eventyard.saga._core import SagaRecord
+from eventyard.saga._exceptions import ConcurrentUpdate
+from eventyard.saga._model import LogEntry, LogOutcome, Phase, SagaInstance, SagaStatus
+from eventyard.saga._schema import SagaTables
 
 __all__ = ["SagaStore", "instance_of", "log_entry_of"]
 

@@ -26,11 +26,9 @@ from opentelemetry.trace import TracerProvider
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from eventyard.telemetry import current_traceparent, trace_id_of
-
-from ._core import Advance, Driver, LocalResult, Ports, Registry, SagaRecord
-from ._definition import Local, LockConflict, SagaDefinition, Step
-from ._exceptions import (
+from eventyard.saga._core import Advance, Driver, LocalResult, Ports, Registry, SagaRecord
+from eventyard.saga._definition import Local, LockConflict, SagaDefinition, Step
+from eventyard.saga._exceptions import (
     CommandRejected,
     OperationRefused,
     StepFailed,
@@ -38,8 +36,8 @@ from ._exceptions import (
     UnknownDefinition,
     UnknownSaga,
 )
-from ._machine import Abort, Retry, Tick, initial_state
-from ._model import (
+from eventyard.saga._machine import Abort, Retry, Tick, initial_state
+from eventyard.saga._model import (
     CommandEnvelope,
     LogEntry,
     Phase,
@@ -48,7 +46,8 @@ from ._model import (
     SagaInstance,
     SagaStatus,
 )
-from ._tracing import saga_span
+from eventyard.saga._tracing import saga_span
+from eventyard.telemetry import current_traceparent, trace_id_of
 
 __all__ = [
     "FakeClock",

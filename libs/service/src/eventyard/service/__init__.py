@@ -9,15 +9,22 @@ service's own database created and migrated with Alembic, Kafka reachable; super
 time.
 """
 
-from ._cli import migrate_database, service_cli
-from ._database import describe, ensure_database, make_engine, migrate, sa_url
-from ._errors import ConfigurationError, NotReady, ServiceError
-from ._http import BodyLimit, health_router, install, serve, service_app, session_dependency
-from ._kafka import consumer_config, participant_worker, relay_worker, topic_router
-from ._participant import participant_runtime
-from ._runtime import Runtime, Worker
-from ._settings import ServiceSettings, with_database
-from ._topics import ensure_topics
+from eventyard.service._cli import migrate_database, service_cli
+from eventyard.service._database import describe, ensure_database, make_engine, migrate, sa_url
+from eventyard.service._errors import ConfigurationError, NotReady, ServiceError
+from eventyard.service._http import (
+    BodyLimit,
+    health_router,
+    install,
+    serve,
+    service_app,
+    session_dependency,
+)
+from eventyard.service._kafka import consumer_config, participant_worker, relay_worker, topic_router
+from eventyard.service._participant import participant_runtime
+from eventyard.service._runtime import Runtime, Worker
+from eventyard.service._settings import ServiceSettings, with_database
+from eventyard.service._topics import ensure_topics
 
 __all__ = [
     "BodyLimit",

@@ -10,12 +10,11 @@ import typer
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from eventyard.service._database import ensure_database, make_engine, migrate
+from eventyard.service._errors import ConfigurationError
+from eventyard.service._http import serve
+from eventyard.service._settings import ServiceSettings
 from eventyard.telemetry import Telemetry, configure
-
-from ._database import ensure_database, make_engine, migrate
-from ._errors import ConfigurationError
-from ._http import serve
-from ._settings import ServiceSettings
 
 __all__ = ["migrate_database", "service_cli"]
 

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from psycopg import sql
 
-from ._settings import with_database
+from eventyard.service._settings import with_database
 
 __all__ = ["describe", "ensure_database", "make_engine", "migrate", "sa_url"]
 

@@ -13,11 +13,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from eventyard.service._errors import NotReady
+from eventyard.service._runtime import Runtime
+from eventyard.service._settings import ServiceSettings
 from eventyard.telemetry import instrument_fastapi
-
-from ._errors import NotReady
-from ._runtime import Runtime
-from ._settings import ServiceSettings
 
 __all__ = [
     "BodyLimit",

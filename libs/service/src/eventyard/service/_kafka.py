@@ -16,8 +16,7 @@ from eventyard.outbox import (
     producer_config,
 )
 from eventyard.saga import Participant
-
-from ._runtime import Runtime, Worker
+from eventyard.service._runtime import Runtime, Worker
 
 __all__ = ["consumer_config", "participant_worker", "relay_worker", "topic_router"]
 

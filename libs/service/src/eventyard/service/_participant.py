@@ -7,11 +7,10 @@ from pathlib import Path
 
 from eventyard.outbox import Outbox
 from eventyard.saga import Participant
+from eventyard.service._kafka import participant_worker, relay_worker, topic_router
+from eventyard.service._runtime import Runtime, Worker
+from eventyard.service._settings import ServiceSettings
 from eventyard.telemetry import Telemetry
-
-from ._kafka import participant_worker, relay_worker, topic_router
-from ._runtime import Runtime, Worker
-from ._settings import ServiceSettings
 
 __all__ = ["participant_runtime"]
 

@@ -23,12 +23,11 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from eventyard.service._database import describe, ensure_database, make_engine, migrate
+from eventyard.service._errors import NotReady
+from eventyard.service._settings import ServiceSettings
+from eventyard.service._topics import ensure_topics
 from eventyard.telemetry import Telemetry
-
-from ._database import describe, ensure_database, make_engine, migrate
-from ._errors import NotReady
-from ._settings import ServiceSettings
-from ._topics import ensure_topics
 
 __all__ = ["Runtime", "Worker"]
 

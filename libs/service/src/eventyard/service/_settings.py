@@ -8,7 +8,7 @@ import psycopg
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ._errors import ConfigurationError
+from eventyard.service._errors import ConfigurationError
 
 __all__ = ["ServiceSettings"]
 

@@ -5,16 +5,16 @@ the schema registry and the reference shop's services.
 the pytest plugin (``eventyard.stack.pytest_plugin``) hands the endpoints to tests.
 """
 
-from ._component import Component, LaunchSpec, PortSpec
-from ._connect import POSTGRES_CONNECTOR_CLASS
-from ._connect_client import (
+from eventyard.stack._component import Component, LaunchSpec, PortSpec
+from eventyard.stack._connect import POSTGRES_CONNECTOR_CLASS
+from eventyard.stack._connect_client import (
     ConnectClient,
     ConnectorFailed,
     drop_replication_slot,
     postgres_connector_config,
 )
-from ._endpoints import Endpoints
-from ._errors import (
+from eventyard.stack._endpoints import Endpoints
+from eventyard.stack._errors import (
     ComponentFailed,
     ConfigError,
     InstallFailed,
@@ -22,8 +22,8 @@ from ._errors import (
     PrerequisiteMissing,
     StackError,
 )
-from ._runner import COMPONENTS, ComponentStatus, Stack
-from ._settings import StackSettings
+from eventyard.stack._runner import COMPONENTS, ComponentStatus, Stack
+from eventyard.stack._settings import StackSettings
 
 __all__ = [
     "COMPONENTS",

@@ -11,8 +11,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import ClassVar
 
-from ._process import PidFile
-from ._settings import StackSettings
+from eventyard.stack._process import PidFile
+from eventyard.stack._settings import StackSettings
 
 __all__ = ["Component", "LaunchSpec", "PortSpec", "render_resource", "resource_path"]
 

@@ -7,9 +7,9 @@ from typing import ClassVar
 
 import httpx
 
-from ._component import PortSpec, render_resource
-from ._jvm import JvmComponent, MavenFetch
-from ._ports import port_answers
+from eventyard.stack._component import PortSpec, render_resource
+from eventyard.stack._jvm import JvmComponent, MavenFetch
+from eventyard.stack._ports import port_answers
 
 __all__ = ["POSTGRES_CONNECTOR_CLASS", "Connect"]
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from ._errors import StackError
+from eventyard.stack._errors import StackError
 
 __all__ = [
     "ConnectClient",

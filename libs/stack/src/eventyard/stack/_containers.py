@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from ._endpoints import Endpoints
-from ._errors import ConfigError, PrerequisiteMissing
+from eventyard.stack._endpoints import Endpoints
+from eventyard.stack._errors import ConfigError, PrerequisiteMissing
 
 __all__ = ["COMPOSE_ENDPOINTS", "ComposeStack"]
 

@@ -12,8 +12,12 @@ from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
-from ._connect_client import ConnectClient, drop_replication_slot, postgres_connector_config
-from ._endpoints import Endpoints
+from eventyard.stack._connect_client import (
+    ConnectClient,
+    drop_replication_slot,
+    postgres_connector_config,
+)
+from eventyard.stack._endpoints import Endpoints
 
 __all__ = ["run_demo"]
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._errors import InstallFailed, PrerequisiteMissing
-from ._process import read_log_tail
+from eventyard.stack._errors import InstallFailed, PrerequisiteMissing
+from eventyard.stack._process import read_log_tail
 
 __all__ = ["GoBuild", "find_go", "go_build"]
 

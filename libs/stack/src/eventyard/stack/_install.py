@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ._errors import InstallFailed, PrerequisiteMissing
+from eventyard.stack._errors import InstallFailed, PrerequisiteMissing
 
 __all__ = ["find_pg_bin_dir", "maven_fetch", "require_program"]
 

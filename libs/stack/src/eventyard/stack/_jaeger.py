@@ -7,9 +7,9 @@ from typing import ClassVar
 
 import httpx
 
-from ._component import Component, LaunchSpec, PortSpec, Report, render_resource
-from ._go import GoBuild, go_build
-from ._ports import port_answers
+from eventyard.stack._component import Component, LaunchSpec, PortSpec, Report, render_resource
+from eventyard.stack._go import GoBuild, go_build
+from eventyard.stack._ports import port_answers
 
 __all__ = ["Jaeger"]
 

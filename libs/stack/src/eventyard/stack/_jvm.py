@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from ._component import Component, LaunchSpec, Report, resource_path
-from ._install import maven_fetch, require_program
+from eventyard.stack._component import Component, LaunchSpec, Report, resource_path
+from eventyard.stack._install import maven_fetch, require_program
 
 __all__ = ["JvmComponent", "MavenFetch", "java_argv"]
 

@@ -10,11 +10,11 @@ from typing import ClassVar
 
 from confluent_kafka.admin import AdminClient
 
-from ._component import PortSpec, render_resource
-from ._errors import ComponentFailed
-from ._jvm import JvmComponent, MavenFetch, java_argv
-from ._ports import port_answers
-from ._process import read_log_tail
+from eventyard.stack._component import PortSpec, render_resource
+from eventyard.stack._errors import ComponentFailed
+from eventyard.stack._jvm import JvmComponent, MavenFetch, java_argv
+from eventyard.stack._ports import port_answers
+from eventyard.stack._process import read_log_tail
 
 __all__ = ["Kafka"]
 

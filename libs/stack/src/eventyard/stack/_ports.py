@@ -6,7 +6,7 @@ import random
 import socket
 from dataclasses import dataclass
 
-from ._errors import PortInUse
+from eventyard.stack._errors import PortInUse
 
 __all__ = ["PortChoice", "choose_port", "is_free", "port_answers"]
 

@@ -12,10 +12,10 @@ from typing import ClassVar
 
 import psycopg
 
-from ._component import Component, LaunchSpec, PortSpec, Report
-from ._errors import ComponentFailed, ConfigError, PrerequisiteMissing
-from ._install import find_pg_bin_dir
-from ._process import as_account, read_log_tail
+from eventyard.stack._component import Component, LaunchSpec, PortSpec, Report
+from eventyard.stack._errors import ComponentFailed, ConfigError, PrerequisiteMissing
+from eventyard.stack._install import find_pg_bin_dir
+from eventyard.stack._process import as_account, read_log_tail
 
 __all__ = ["Postgres"]
 

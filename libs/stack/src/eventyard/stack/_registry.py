@@ -10,9 +10,9 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from ._component import Component, LaunchSpec, PortSpec, Report
-from ._errors import PrerequisiteMissing
-from ._ports import port_answers
+from eventyard.stack._component import Component, LaunchSpec, PortSpec, Report
+from eventyard.stack._errors import PrerequisiteMissing
+from eventyard.stack._ports import port_answers
 
 __all__ = ["Registry"]
 

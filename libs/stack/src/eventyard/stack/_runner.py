@@ -11,18 +11,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._component import Component
-from ._connect import Connect
-from ._errors import ComponentFailed, ConfigError
-from ._jaeger import Jaeger
-from ._kafka import Kafka
-from ._ports import choose_port
-from ._postgres import Postgres
-from ._process import read_log_tail, spawn
-from ._registry import Registry
-from ._services import SHOP_SERVICES
-from ._settings import StackSettings
-from ._state import StackState
+from eventyard.stack._component import Component
+from eventyard.stack._connect import Connect
+from eventyard.stack._errors import ComponentFailed, ConfigError
+from eventyard.stack._jaeger import Jaeger
+from eventyard.stack._kafka import Kafka
+from eventyard.stack._ports import choose_port
+from eventyard.stack._postgres import Postgres
+from eventyard.stack._process import read_log_tail, spawn
+from eventyard.stack._registry import Registry
+from eventyard.stack._services import SHOP_SERVICES
+from eventyard.stack._settings import StackSettings
+from eventyard.stack._state import StackState
 
 __all__ = ["COMPONENTS", "ComponentStatus", "Stack"]
 

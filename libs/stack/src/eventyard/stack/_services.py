@@ -12,9 +12,9 @@ from typing import ClassVar
 
 import httpx
 
-from ._component import Component, LaunchSpec, PortSpec, Report
-from ._errors import PrerequisiteMissing
-from ._ports import port_answers
+from eventyard.stack._component import Component, LaunchSpec, PortSpec, Report
+from eventyard.stack._errors import PrerequisiteMissing
+from eventyard.stack._ports import port_answers
 
 __all__ = ["SHOP_SERVICES", "Customers", "Inventory", "OrderHistory", "Orders", "ShopService"]
 

@@ -13,8 +13,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from ._endpoints import Endpoints
-from ._traces import TraceNotFound, trace_services, wait_for_trace, waterfall
+from eventyard.stack._endpoints import Endpoints
+from eventyard.stack._traces import TraceNotFound, trace_services, wait_for_trace, waterfall
 
 __all__ = ["run_shop_demo"]
 

@@ -17,7 +17,7 @@ import httpx
 from rich.table import Table
 from rich.text import Text
 
-from ._errors import StackError
+from eventyard.stack._errors import StackError
 
 __all__ = [
     "SpanRow",

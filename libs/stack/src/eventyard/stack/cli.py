@@ -12,12 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._demo import run_demo
-from ._endpoints import Endpoints
-from ._errors import StackError
-from ._runner import ComponentStatus, Stack
-from ._shop_demo import run_shop_demo
-from ._traces import is_trace_id, order_trace_id, wait_for_trace, waterfall
+from eventyard.stack._demo import run_demo
+from eventyard.stack._endpoints import Endpoints
+from eventyard.stack._errors import StackError
+from eventyard.stack._runner import ComponentStatus, Stack
+from eventyard.stack._shop_demo import run_shop_demo
+from eventyard.stack._traces import is_trace_id, order_trace_id, wait_for_trace, waterfall
 
 __all__ = ["app", "main"]
 

@@ -19,10 +19,10 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from psycopg import sql
 
-from ._containers import ComposeStack
-from ._endpoints import Endpoints
-from ._runner import Stack
-from ._settings import StackSettings, find_project_root
+from eventyard.stack._containers import ComposeStack
+from eventyard.stack._endpoints import Endpoints
+from eventyard.stack._runner import Stack
+from eventyard.stack._settings import StackSettings, find_project_root
 
 __all__ = [
     "connect_url",

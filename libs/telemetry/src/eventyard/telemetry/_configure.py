@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-from ._logs import configure_logging, json_formatter
+from eventyard.telemetry._logs import configure_logging, json_formatter
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

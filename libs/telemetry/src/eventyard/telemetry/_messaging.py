@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from opentelemetry.trace import Span, SpanKind, TracerProvider
 
-from ._context import context_from_traceparent, tracer
+from eventyard.telemetry._context import context_from_traceparent, tracer
 
 __all__ = ["INSTRUMENTATION", "consumer_span", "producer_span"]
 

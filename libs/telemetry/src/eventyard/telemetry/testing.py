@@ -21,9 +21,9 @@ import structlog
 from opentelemetry import metrics, trace
 from opentelemetry.util._once import Once
 
-from . import _context
-from ._configure import _forget
-from ._logs import _HANDLER_MARK
+from eventyard.telemetry import _context
+from eventyard.telemetry._configure import _forget
+from eventyard.telemetry._logs import _HANDLER_MARK
 
 __all__ = ["reset"]
 
