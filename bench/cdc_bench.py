@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 import structlog
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient
 from psycopg import sql
 
 from eventyard.cdc import Projection, ProjectionRunner, RunnerConfig, RunnerMetrics

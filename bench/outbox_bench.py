@@ -352,7 +352,9 @@ class Bench:
                 if message is None or message.error():
                     continue
                 now = time.time()
-                event_id = dict(message.headers() or [])["id"].decode()
+                raw_id = dict(message.headers() or [])["id"]
+                assert isinstance(raw_id, bytes), raw_id
+                event_id = raw_id.decode()
                 received.setdefault(event_id, now)
                 appended.setdefault(event_id, message.timestamp()[1] / 1000)
         finally:

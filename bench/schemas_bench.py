@@ -42,8 +42,10 @@ from eventyard.schemas._rules import clear_pair_cache
 try:
     import avro.schema
     from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
+
+    HAVE_AVRO = True
 except ImportError:  # the bench extra is absent: main() says how to install it
-    avro = None
+    HAVE_AVRO = False
 
 RESULTS = Path(__file__).resolve().parent / "results" / "schemas.json"
 LEVEL = CompatibilityLevel.FULL_TRANSITIVE
@@ -257,7 +259,7 @@ def run_avro(checks: list[Check], *, preparsed: bool) -> tuple[float, list[bool]
         schemas = [parse(text) for text in check]
         pairs = []
         for reader, writer in _pairs(check):
-            result = ReaderWriterCompatibilityChecker().get_compatibility(
+            result = ReaderWriterCompatibilityChecker().get_compatibility(  # type: ignore[no-untyped-call]
                 schemas[reader], schemas[writer]
             )
             pairs.append(result.compatibility is compatible)
@@ -270,7 +272,7 @@ def classify(reader: str, writer: str) -> tuple[str, str]:
     """Name the kind of a reader/writer pair the two checkers decide differently."""
 
     ours = check_reader_writer(reader, writer)
-    theirs = ReaderWriterCompatibilityChecker().get_compatibility(
+    theirs = ReaderWriterCompatibilityChecker().get_compatibility(  # type: ignore[no-untyped-call]
         avro.schema.parse(reader), avro.schema.parse(writer)
     )
     avro_ok = theirs.compatibility is SchemaCompatibilityType.compatible
@@ -293,7 +295,7 @@ def main() -> int:
     parser.add_argument("--avro-subjects", type=int, default=200)
     parser.add_argument("--seed", type=int, default=20240611)
     args = parser.parse_args()
-    if avro is None:
+    if not HAVE_AVRO:
         print("bench needs the avro package: uv pip install 'eventyard-schemas[bench]'")
         return 2
 

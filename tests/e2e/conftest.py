@@ -6,13 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .shop_client import ShopClient
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "/e2e/" in str(item.path):
-            item.add_marker(pytest.mark.e2e)
+from tests.e2e.shop_client import ShopClient
 
 
 @pytest.fixture(scope="session")

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
+from tests.support.eventually import eventually
+
 TERMINAL = {"APPROVED", "REJECTED"}
-T = TypeVar("T")
-
-
-def wait_for(what: str, probe: Callable[[], T | None], *, timeout_s: float = 120.0) -> T:
-    """Poll ``probe`` until it returns something, or fail naming ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last is not None:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def trace_id_of(traceresponse: str) -> str:
@@ -124,7 +112,7 @@ class ShopClient:
             order = self.order(order_id)
             return order if order["status"] in TERMINAL else None
 
-        return wait_for(f"order {order_id} to settle", probe, timeout_s=timeout_s)
+        return eventually(probe, timeout=timeout_s, description=f"order {order_id} to settle")
 
     def get(self, service: str, path: str) -> dict[str, Any]:
         response = self.http.get(self.url(service, path))
@@ -182,6 +170,6 @@ class ShopClient:
             return last if last and ready(last) and settled else None
 
         try:
-            return wait_for(f"trace {trace_id}", probe, timeout_s=timeout_s)
+            return eventually(probe, timeout=timeout_s, description=f"trace {trace_id}")
         except AssertionError:
             return last

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from .shop_client import Placed, ShopClient, Span, wait_for
+from tests.e2e.shop_client import Placed, ShopClient, Span
+from tests.support.eventually import eventually
 
 SERVICES = ("orders", "customers", "inventory", "order-history")
 
@@ -93,7 +94,8 @@ def test_order_history_shows_each_customers_orders(shop: ShopClient, story: Stor
         wanted = {story.approved.id: "APPROVED", story.compensated.id: "REJECTED"}
         return found if statuses == wanted else None
 
-    history = {r["order_id"]: r for r in wait_for("order-history to catch up", rows)}
+    caught_up = eventually(rows, timeout=120, description="order-history to catch up")
+    history = {r["order_id"]: r for r in caught_up}
     assert history[story.approved.id]["total"] == 3_000
     assert str(history[story.approved.id]["customer_name"]).startswith("Ada ")
     assert history[story.compensated.id]["total"] == 2_500
@@ -106,7 +108,7 @@ def test_sku_statistics_count_approved_units(shop: ShopClient, story: Story) -> 
         counted = sum(int(r["units"]) for r in response.json() if r["sku"] == story.plenty)
         return counted or None
 
-    assert wait_for("the SKU statistics", units) == 2
+    assert eventually(units, timeout=120, description="the SKU statistics") == 2
 
 
 def _one_tree(spans: list[Span]) -> Span:

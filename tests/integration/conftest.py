@@ -1,47 +1,17 @@
-"""Helpers shared by the integration tests: reading topics and managing Debezium connectors;
-the participant services' shared fixtures registered as ``eventyard_participant_fixtures``."""
+"""Helpers shared by the integration tests: reading topics and managing Debezium connectors."""
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, KafkaException, Message
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient
 
 from eventyard.stack import ConnectClient, drop_replication_slot
-
-
-def _register(name: str, path: Path) -> None:
-    """Make ``path`` importable as ``name``: with ``--import-mode=importlib`` test folders are
-    no packages, and this conftest is imported before those of the folders below it."""
-    if name in sys.modules:
-        return
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-
-
-_register(
-    "eventyard_participant_fixtures",
-    Path(__file__).parent / "service" / "participant_fixtures.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "/integration/" in str(item.path):
-            item.add_marker(pytest.mark.integration)
-
 
 Consume = Callable[..., list[Message]]
 

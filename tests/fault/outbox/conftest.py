@@ -29,6 +29,7 @@ from confluent_kafka import Consumer, Message
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from sqlalchemy.orm import Session, sessionmaker
 
+from eventyard.kafka import Retry
 from eventyard.outbox import (
     Event,
     InboundMessage,
@@ -40,6 +41,8 @@ from eventyard.outbox import (
     TopicRouter,
     create_outbox_schema,
 )
+from tests.support.eventually import eventually
+from tests.support.kafka import headers
 
 PARTITIONS = 16
 
@@ -250,7 +253,7 @@ class Harness:
                     if message.error():
                         continue
                     got.append(message)
-                    seen.add(dict(message.headers() or [])["id"].decode())
+                    seen.add(headers(message)["id"].decode())
         finally:
             consumer.close()
         missing = ids - seen
@@ -267,7 +270,7 @@ class Harness:
         seen: set[bytes] = set()
         for partition_messages in by_partition.values():
             for m in sorted(partition_messages, key=lambda x: int(x.offset() or 0)):
-                event_id = dict(m.headers() or [])["id"]
+                event_id = headers(m)["id"]
                 if event_id in seen:
                     continue
                 seen.add(event_id)
@@ -303,7 +306,12 @@ class Harness:
             },
             sessions=sessionmaker(self.engine),
             handler=apply,
-            config=InboxConfig(name=name, topics=(topic,), batch_size=500, retry_backoff=0.1),
+            config=InboxConfig(
+                name=name,
+                topics=(topic,),
+                batch_size=500,
+                retry=Retry(attempts=5, wait_initial=0.1, wait_max=10.0, wait_jitter=0.0),
+            ),
         )
         thread = threading.Thread(target=consumer.run, daemon=True)
         thread.start()
@@ -368,11 +376,7 @@ def harness(
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
     """Wait for a count to be reached (never a timed assertion: the timeout only ends a hang)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
+    eventually(condition, timeout=timeout, interval=0.05, description=what)
 
 
 @pytest.fixture

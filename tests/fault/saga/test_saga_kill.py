@@ -12,7 +12,6 @@ orders; every order's status matches its saga's; no effect happened twice).
 from __future__ import annotations
 
 import random
-import sys
 import threading
 import time
 from collections import Counter
@@ -22,8 +21,7 @@ from typing import Any
 
 import pytest
 
-harness = sys.modules["saga_harness"]
-shop = harness.shop_module
+from tests.integration.saga import harness, shop
 
 SAGAS = 500
 KILLS = 10

@@ -4,37 +4,20 @@ reserved twice, nothing leaked), and order-history equals what the orders servic
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 import threading
 import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 
 from eventyard.stack import Stack
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-client = _load("shop_client", Path(__file__).parents[2] / "e2e" / "shop_client.py")
+from tests.e2e import shop_client as client
+from tests.support.eventually import eventually
 
 ORDERS = 200
 KILLS = ("customers", "orders", "customers", "orders")  # after 20%, 40%, 60%, 80% accepted
@@ -160,6 +143,6 @@ def test_killing_customers_and_orders_loses_nothing_and_applies_nothing_twice(
                 return None
         return True
 
-    assert client.wait_for(
-        "order-history to equal the orders service", history_equal, timeout_s=180
+    assert eventually(
+        history_equal, timeout=180, description="order-history to equal the orders service"
     )

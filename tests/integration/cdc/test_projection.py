@@ -12,16 +12,19 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Message, Producer
 
 from eventyard.cdc import (
     UNAVAILABLE,
     ApplyContext,
+    ChangeEvent,
     Projection,
     ProjectionRunner,
     RunnerConfig,
     TableEvent,
 )
+from eventyard.kafka import read_dead_letter
+from tests.support.kafka import headers as message_headers
 
 ORDERS = """
 CREATE TABLE orders (
@@ -78,8 +81,9 @@ def _config(source: Any, group: str, **extra: Any) -> RunnerConfig:
 def _same(source: Any, columns: str = COLUMNS) -> Callable[[], bool]:
     def check() -> bool:
         try:
-            return source.rows(f"SELECT {columns} FROM public.orders ORDER BY id") == source.rows(
-                f"SELECT {columns} FROM read_model.orders ORDER BY id"
+            return bool(
+                source.rows(f"SELECT {columns} FROM public.orders ORDER BY id")
+                == source.rows(f"SELECT {columns} FROM read_model.orders ORDER BY id")
             )
         except psycopg.errors.UndefinedColumn:
             return False  # the projection has not seen the new column yet
@@ -117,7 +121,12 @@ def test_snapshot_streaming_updates_deletes_alter_truncate_and_toast(
 
     @projection.on("public.orders")
     def watch_toast(ctx: ApplyContext, event: TableEvent) -> None:
-        if event.op.value == "u" and event.after and event.after.get("big") is UNAVAILABLE:
+        if (
+            isinstance(event, ChangeEvent)
+            and event.op.value == "u"
+            and event.after
+            and event.after.get("big") is UNAVAILABLE
+        ):
             unavailable.append(event.after["id"])
 
     runner = ProjectionRunner(
@@ -220,7 +229,7 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_runner_goes_on(
     _insert(source, range(12, 21))
 
     def done() -> bool:
-        return source.rows("SELECT count(*) FROM read_model.orders") == [(19,)]
+        return bool(source.rows("SELECT count(*) FROM read_model.orders") == [(19,)])
 
     converge(runner, done)
     assert source.rows("SELECT id FROM read_model.orders WHERE id = 11") == []
@@ -244,20 +253,36 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_runner_goes_on(
     reader.close()
     assert len(got) == 2
     garbage, refused = got
-    headers = dict(garbage.headers() or [])
     assert garbage.value() == b"\x01 not json"
     assert garbage.key() == b"garbage"
-    assert headers["trace"] == b"t-1"
-    assert headers["eventyard.error.stage"] == b"decode"
-    assert headers["eventyard.error.type"] == b"DecodeError"
-    assert headers["eventyard.source.topic"] == topic.encode()
-    assert b"neither JSON" in headers["eventyard.error"]
-    refused_headers = dict(refused.headers() or [])
-    assert refused_headers["eventyard.error.stage"] == b"handle"
-    assert refused_headers["eventyard.error.type"] == b"ValueError"
-    assert refused_headers["eventyard.error"] == b"order 11 is poison"
     assert json.loads(refused.value() or b"{}")["payload"]["after"]["customer"] == "poison"
-    assert int(refused_headers["eventyard.source.offset"]) > int(headers["eventyard.source.offset"])
+    _check_dead_letter_headers(garbage, refused, topic=topic)
+
+
+def _check_dead_letter_headers(garbage: Message, refused: Message, *, topic: str) -> None:
+    """The records keep their own headers and get the eventyard.dlt.* ones (no attempts: the
+    runner does not count them)."""
+    headers = message_headers(garbage)
+    assert headers["trace"] == b"t-1"
+    assert headers["eventyard.dlt.stage"] == b"decode"
+    assert headers["eventyard.dlt.exception.type"].startswith(b"eventyard.cdc.")
+    assert headers["eventyard.dlt.exception.type"].endswith(b".DecodeError")
+    assert headers["eventyard.dlt.original.topic"] == topic.encode()
+    assert headers["eventyard.dlt.original.partition"] == b"0"
+    assert headers["eventyard.dlt.consumer"] == b"orders_view"
+    assert b"neither JSON" in headers["eventyard.dlt.exception"]
+    assert "eventyard.dlt.attempts" not in headers
+    refused_headers = message_headers(refused)
+    assert refused_headers["eventyard.dlt.stage"] == b"handle"
+    assert refused_headers["eventyard.dlt.exception.type"] == b"builtins.ValueError"
+    assert refused_headers["eventyard.dlt.exception"] == b"ValueError: order 11 is poison"
+    assert b"refuse" in refused_headers["eventyard.dlt.exception.stacktrace"]
+    first, second = read_dead_letter(garbage.headers()), read_dead_letter(refused.headers())
+    assert first.original_offset is not None
+    assert second.original_offset is not None
+    assert second.original_offset > first.original_offset
+    assert second.consumer == "orders_view"
+    assert not [name for name, _ in second.headers if name.startswith("eventyard.")]
 
 
 def test_rebuild_from_the_earliest_offset_swaps_a_fresh_table_in(

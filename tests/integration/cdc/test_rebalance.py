@@ -89,8 +89,9 @@ def test_members_joining_and_leaving_apply_each_event_once(
     _write(source, 1200, 600)
 
     def equal() -> bool:
-        return source.rows("SELECT id, n, label FROM public.items ORDER BY id") == source.rows(
-            "SELECT id, n, label FROM read_model.items ORDER BY id"
+        return bool(
+            source.rows("SELECT id, n, label FROM public.items ORDER BY id")
+            == source.rows("SELECT id, n, label FROM read_model.items ORDER BY id")
         )
 
     deadline = time.monotonic() + 120

@@ -4,13 +4,13 @@ assignment back, without that topic, and the runner rejoins so that the topic is
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient
 
 from eventyard.cdc import Projection, ProjectionRunner, RunnerConfig
+from tests.support.eventually import eventually
 
 SOURCE = (
     "CREATE TABLE first (id int PRIMARY KEY, label text NOT NULL);"
@@ -53,7 +53,7 @@ def test_a_restarted_static_member_is_assigned_a_topic_created_meanwhile(
     )
 
     def rows(table: str) -> list[tuple[Any, ...]]:
-        return source.rows(f"SELECT id, label FROM read_model.{table} ORDER BY id")  # noqa: S608
+        return list(source.rows(f"SELECT id, label FROM read_model.{table} ORDER BY id"))  # noqa: S608
 
     runner = ProjectionRunner(_projection(), config)
     runners.append(runner)
@@ -63,10 +63,11 @@ def test_a_restarted_static_member_is_assigned_a_topic_created_meanwhile(
     assert second_topic not in admin.list_topics(timeout=10).topics
 
     source.sql("INSERT INTO second VALUES (7, 'seven')")  # Debezium creates the topic now
-    deadline = time.monotonic() + 60
-    while second_topic not in admin.list_topics(timeout=10).topics:
-        assert time.monotonic() < deadline, f"Debezium did not create {second_topic}"
-        time.sleep(0.2)
+    eventually(
+        lambda: second_topic in admin.list_topics(timeout=10).topics,
+        timeout=60,
+        description=f"Debezium to create {second_topic}",
+    )
     restarted = ProjectionRunner(_projection(), config)
     runners.append(restarted)
     converge(

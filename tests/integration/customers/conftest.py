@@ -5,7 +5,12 @@ the real participant, its commands and the running app."""
 from __future__ import annotations
 
 import pytest
-from eventyard_participant_fixtures import (  # noqa: F401 - the fixtures this folder's tests use
+
+from eventyard_customers.bootstrap import MIGRATIONS, NAME
+from eventyard_customers.entrypoints.app import create_app
+from eventyard_customers.entrypoints.commands import participant
+from eventyard_customers.settings import Settings
+from tests.integration.service.participant_fixtures import (  # noqa: F401 - the fixtures this folder's tests use
     ParticipantService,
     client,
     command,
@@ -15,11 +20,6 @@ from eventyard_participant_fixtures import (  # noqa: F401 - the fixtures this f
     service_database,
     sessions,
 )
-
-from eventyard_customers.bootstrap import MIGRATIONS, NAME
-from eventyard_customers.entrypoints.app import create_app
-from eventyard_customers.entrypoints.commands import participant
-from eventyard_customers.settings import Settings
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from eventyard_participant_fixtures import Command, Handle, stored_trace_ids, traced
 from sqlalchemy.orm import Session, sessionmaker
 
 from eventyard.saga import ReplyOutcome
 from eventyard_customers.service_layer.handlers import open_customer, release_credit
+from tests.integration.service.participant_fixtures import Command, Handle, stored_trace_ids, traced
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ import uuid
 from typing import Any
 
 import pytest
-from eventyard_participant_fixtures import Command, OverKafka
 from fastapi.testclient import TestClient
+
+from tests.integration.service.participant_fixtures import Command, OverKafka
 
 
 def test_customers_are_opened_and_read_in_cents(client: TestClient) -> None:

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from eventyard_participant_fixtures import Command, Handle, stored_trace_ids, traced
 from sqlalchemy.orm import Session, sessionmaker
 
 from eventyard.saga import ReplyOutcome
 from eventyard_inventory.service_layer.handlers import add_product, release_stock
+from tests.integration.service.participant_fixtures import Command, Handle, stored_trace_ids, traced
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,9 @@ import uuid
 from typing import Any
 
 import pytest
-from eventyard_participant_fixtures import Command, OverKafka
 from fastapi.testclient import TestClient
+
+from tests.integration.service.participant_fixtures import Command, OverKafka
 
 LAMP = {"sku": "LAMP-1", "name": "Desk lamp", "price": 4_500, "stock": 10}
 

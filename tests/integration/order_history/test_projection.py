@@ -5,24 +5,22 @@ tables after inserts, updates and deletes, and ``customer_orders`` equals their 
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
-import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from eventyard.cdc import ProjectionRunner, RunnerConfig
+from eventyard.kafka.connect import ConnectClient
 from eventyard.service import ensure_topics
-from eventyard_order_history.adapters.connect import ConnectClient
 from eventyard_order_history.adapters.debezium import connector_config
 from eventyard_order_history.adapters.projection import build_projection
 from eventyard_order_history.adapters.sources import source_problem
 from eventyard_order_history.service_layer.connectors import ConnectorKeeper
-
-from .conftest import Shop
+from tests.integration.order_history.shop import Shop
+from tests.support.eventually import eventually
 
 ORDER_COLUMNS = (
     "id, customer_id, status, reason, total, lines, created_at, updated_at, traceparent, trace_id"
@@ -42,13 +40,17 @@ def _keeper(shop: Shop, connect_url: str, kafka_bootstrap: str) -> ConnectorKeep
 
 
 def _register(keeper: ConnectorKeeper) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    def states() -> dict[str, str]:
         keeper.check_once()
-        if set(keeper.states().values()) == {"running"}:
-            return
-        time.sleep(0.5)
-    pytest.fail(f"connectors not running: {keeper.states()}")
+        return keeper.states()
+
+    eventually(
+        states,
+        until=lambda s: set(s.values()) == {"running"},
+        timeout=120,
+        interval=0.5,
+        description="the connectors running",
+    )
 
 
 def _expected(shop: Shop) -> dict[str, list[tuple[Any, ...]]]:
@@ -79,14 +81,17 @@ def _read_model(shop: Shop) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _converge(runner: ProjectionRunner, shop: Shop) -> None:
-    deadline = time.monotonic() + 90
-    got: Any = None
-    while time.monotonic() < deadline:
-        if runner.poll_once() == 0:
-            expected, got = _expected(shop), _read_model(shop)
-            if got == expected:
-                return
-    pytest.fail(f"read model did not converge: {got} != {_expected(shop)}")
+    def read_model() -> dict[str, list[tuple[Any, ...]]] | None:
+        """The read model once the runner has caught up (a poll applied nothing), else None."""
+        return _read_model(shop) if runner.poll_once() == 0 else None
+
+    eventually(
+        read_model,
+        until=lambda got: got == _expected(shop),
+        timeout=90,
+        interval=0,
+        description="the read model to converge",
+    )
 
 
 def _order(shop: Shop, customer: uuid.UUID, status: str, total: int | None) -> uuid.UUID:

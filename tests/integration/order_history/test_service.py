@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import Shop
+from tests.integration.order_history.shop import Shop
+from tests.support.eventually import eventually
 
 
 def _free_port() -> int:
@@ -28,24 +28,21 @@ def _free_port() -> int:
 
 
 def _poll(
-    get: Callable[[], Any], done: Callable[[Any], bool], what: str, log: Path, timeout_s: float
-) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = get()
-        except httpx.HTTPError as error:
-            last = error
-        if done(last):
-            return last
-        time.sleep(0.5)
-    body = _json(last) if isinstance(last, httpx.Response) else last
-    pytest.fail(f"{what}: last {body!r}\n{log.read_text()[-4000:]}")
+    url: str, done: Callable[[int, Any], bool], what: str, log: Path, timeout_s: float
+) -> tuple[int, Any]:
+    """GET ``url`` every half second until ``done(status, body)``; that ``(status, body)``. On
+    timeout, the failure shows the last answer (or error) and the tail of the service's log."""
 
+    def answer() -> tuple[int, Any]:
+        response = httpx.get(url, timeout=5)
+        return response.status_code, response.json()
 
-def _json(response: Any) -> Any:
-    return response.json() if isinstance(response, httpx.Response) else None
+    try:
+        return eventually(
+            answer, until=lambda a: done(*a), timeout=timeout_s, interval=0.5, description=what
+        )
+    except AssertionError as error:
+        pytest.fail(f"{error}\n{log.read_text()[-4000:]}")
 
 
 def test_service_serves_the_read_model_and_sku_statistics(  # noqa: PLR0917 - fixtures
@@ -82,14 +79,14 @@ def test_service_serves_the_read_model_and_sku_statistics(  # noqa: PLR0917 - fi
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        waiting = _poll(
-            lambda: httpx.get(f"{base}/readyz", timeout=5),
-            lambda r: "does not exist yet" in str((_json(r) or {}).get("checks")),
+        status, _ = _poll(
+            f"{base}/readyz",
+            lambda _, body: "does not exist yet" in str(body.get("checks")),
             "readiness naming the missing source databases",
             log_path,
             60,
         )
-        assert waiting.status_code == 503
+        assert status == 503
 
         shop.create_sources()
         ada, grace = uuid.uuid4(), uuid.uuid4()
@@ -100,8 +97,8 @@ def test_service_serves_the_read_model_and_sku_statistics(  # noqa: PLR0917 - fi
             (ada, grace),
         )
         _poll(
-            lambda: httpx.get(f"{base}/readyz", timeout=5),
-            lambda r: isinstance(r, httpx.Response) and r.status_code == 200,
+            f"{base}/readyz",
+            lambda status, _: status == 200,
             "ready once the sources exist",
             log_path,
             180,
@@ -141,16 +138,16 @@ def test_service_serves_the_read_model_and_sku_statistics(  # noqa: PLR0917 - fi
                 {"order_id": str(o), "customer_name": "Ada", "status": "APPROVED", "total": 1000}
                 for o in approved
             ),
-            key=lambda o: o["order_id"],
+            key=lambda o: str(o["order_id"]),
         )
-        got = _poll(
-            lambda: httpx.get(f"{base}/customers/{ada}/orders", timeout=5),
-            lambda r: sorted(_json(r) or [], key=lambda o: o["order_id"]) == expected_ada,
+        status, _ = _poll(
+            f"{base}/customers/{ada}/orders",
+            lambda _, body: sorted(body, key=lambda o: o["order_id"]) == expected_ada,
             "Ada's orders",
             log_path,
             90,
         )
-        assert got.status_code == 200
+        assert status == 200
         expected_grace = [
             {
                 "order_id": str(rejected),
@@ -160,8 +157,8 @@ def test_service_serves_the_read_model_and_sku_statistics(  # noqa: PLR0917 - fi
             }
         ]
         _poll(
-            lambda: httpx.get(f"{base}/customers/{grace}/orders", timeout=5),
-            lambda r: _json(r) == expected_grace,
+            f"{base}/customers/{grace}/orders",
+            lambda _, body: body == expected_grace,
             "Grace's orders",
             log_path,
             90,
@@ -175,14 +172,15 @@ def test_service_serves_the_read_model_and_sku_statistics(  # noqa: PLR0917 - fi
             {"sku": "tee", "minute": "2026-05-01T10:32:00Z", "units": 1},
         ]
         _poll(
-            lambda: httpx.get(f"{base}/stats/skus", timeout=5),
-            lambda r: _json(r) == expected_stats,
+            f"{base}/stats/skus",
+            lambda _, body: body == expected_stats,
             "SKU statistics",
             log_path,
             90,
         )
     finally:
         service.send_signal(signal.SIGTERM)
+        code: int | None
         try:
             code = service.wait(60)
         except subprocess.TimeoutExpired:

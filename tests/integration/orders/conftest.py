@@ -7,7 +7,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -43,6 +42,7 @@ from eventyard.service import sa_url
 from eventyard.telemetry import configure
 from eventyard.telemetry.testing import reset
 from eventyard_orders import Orders, Settings, bootstrap, create_app
+from tests.integration.orders.ledger import Ledger
 
 CHANNELS = ("customers.commands", "inventory.commands", "saga.replies", "orders.events")
 
@@ -106,18 +106,6 @@ def db(pg_database: str) -> Iterator[sa.Engine]:
     engine = sa.create_engine(sa_url(pg_database))
     yield engine
     engine.dispose()
-
-
-@dataclass
-class Ledger:
-    """What the fake participants hold: prices and stock by SKU, credit by customer."""
-
-    prices: dict[str, int] = field(default_factory=dict)
-    stock: dict[str, int] = field(default_factory=dict)
-    credit: dict[str, int] = field(default_factory=dict)
-    credit_held: dict[str, int] = field(default_factory=dict)
-    stock_held: dict[str, dict[str, int]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _participants(outbox: Callable[[str], Outbox], ledger: Ledger) -> list[Participant]:

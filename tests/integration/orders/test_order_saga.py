@@ -17,8 +17,7 @@ from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from eventyard.telemetry import configure
-
-from .conftest import Ledger
+from tests.integration.orders.ledger import Ledger
 
 Consume = Callable[..., list[Message]]
 

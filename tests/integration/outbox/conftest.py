@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 import sqlalchemy as sa
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from eventyard.outbox import (

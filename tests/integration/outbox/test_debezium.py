@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -19,10 +18,12 @@ from eventyard.outbox import (
     InboundMessage,
     InboxConfig,
     InboxConsumer,
+    InboxStats,
     Outbox,
     TopicRouter,
 )
 from eventyard.stack import drop_replication_slot
+from tests.support.eventually import eventually
 
 Consume = Callable[..., list[Any]]
 
@@ -121,10 +122,18 @@ def test_the_same_inbox_consumer_works_on_debezium_topics(
         config=InboxConfig(name="dbz", topics=(router.topic("order"),)),
     )
     try:
-        deadline = time.monotonic() + 120
-        while consumer.stats.applied < 5:
-            assert time.monotonic() < deadline
+
+        def stats() -> InboxStats:
             consumer.poll(0.5)
+            return consumer.stats
+
+        eventually(
+            stats,
+            until=lambda s: s.applied >= 5,
+            timeout=120,
+            interval=0,
+            description="five events applied",
+        )
     finally:
         consumer.close()
     assert outbox_db.scalar("SELECT string_agg(n::text, ',') FROM effects") == "0,1,2,3,4"
@@ -136,10 +145,11 @@ def test_register_through_connect_rest_and_heartbeats_write(
     connector = connector_for(outbox_db, TopicRouter(), unique_name("dbz"))
     try:
         connector.register(connect_url)
-        deadline = time.monotonic() + 60
-        while outbox_db.scalar("SELECT count(*) FROM outbox_heartbeat") == 0:
-            assert time.monotonic() < deadline, "no heartbeat written"
-            time.sleep(0.2)
+        eventually(
+            lambda: outbox_db.scalar("SELECT count(*) FROM outbox_heartbeat"),
+            timeout=60,
+            description="a heartbeat written",
+        )
     finally:
         connector.unregister(connect_url)
         drop_replication_slot(outbox_db.dsn, connector.slot_name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -17,16 +16,19 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from sqlalchemy.orm import Session
 
+from eventyard.kafka import Retry, read_dead_letter
 from eventyard.outbox import (
     Event,
     InboundMessage,
     InboxConfig,
     InboxConsumer,
+    InboxStats,
     Outbox,
     RejectMessage,
     RetryLater,
     TopicRouter,
 )
+from tests.support.eventually import eventually
 
 Consume = Callable[..., list[Any]]
 Handler = Callable[[Session, InboundMessage], None]
@@ -74,12 +76,13 @@ def inbox_consumer(
         handler: Handler = apply,
         group: str | None = None,
         tracer_provider: TracerProvider | None = None,
+        attempts: int = 5,
         **config: Any,
     ) -> InboxConsumer:
         settings: dict[str, Any] = {
             "name": "billing",
             "topics": (router.topic("order"),),
-            "retry_backoff": 0.05,
+            "retry": Retry(attempts=attempts, wait_initial=0.05, wait_max=10.0, wait_jitter=0.0),
         }
         settings.update(config)
         consumer = InboxConsumer(
@@ -103,10 +106,13 @@ def inbox_consumer(
 
 
 def poll_until(consumer: InboxConsumer, done: Callable[[], bool], timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, f"not done in time: {consumer.stats}"
+    """Poll ``consumer`` until ``done()``; a timeout shows its last stats."""
+
+    def stats() -> InboxStats:
         consumer.poll(0.2)
+        return consumer.stats
+
+    eventually(stats, until=lambda _: done(), timeout=timeout, interval=0, description="done")
 
 
 def test_each_effect_happens_once_even_when_every_message_comes_twice(
@@ -162,7 +168,7 @@ def test_a_poison_message_goes_to_the_dead_letter_topic_and_the_consumer_goes_on
 
     start_relay("r1")
     publish(effects, router, [("a", n) for n in range(6)])
-    consumer = inbox_consumer(handler=picky, max_attempts=3)
+    consumer = inbox_consumer(handler=picky, attempts=3)
     poll_until(consumer, lambda: consumer.stats.applied == 5)
     assert consumer.stats.dead_lettered == 1
     assert consumer.stats.failures == 3
@@ -177,6 +183,8 @@ def test_a_poison_message_goes_to_the_dead_letter_topic_and_the_consumer_goes_on
     assert headers["eventyard.dlt.original.partition"] == "0"
     assert headers["eventyard.dlt.original.offset"] == "3"
     assert headers["eventyard.dlt.consumer"] == "billing"
+    assert headers["eventyard.dlt.stage"] == "handle"
+    assert read_dead_letter(dead.headers()).original_offset == 3
     assert headers["eventType"] == "Placed"  # the original headers travel along
     assert effects.scalar("SELECT string_agg(n::text, ',' ORDER BY at) FROM effects") == "0,1,2,4,5"
     assert (
@@ -201,7 +209,7 @@ def test_a_rejected_message_is_dead_lettered_at_once_and_retry_later_is_not_coun
 
     start_relay("r1")
     publish(effects, router, [("a", 0), ("a", 1), ("a", 2)])
-    consumer = inbox_consumer(handler=handler, max_attempts=2)
+    consumer = inbox_consumer(handler=handler, attempts=2)
     poll_until(consumer, lambda: consumer.stats.applied == 2)
     assert calls == {0: 1, 1: 3, 2: 1}
     assert consumer.stats.dead_lettered == 1

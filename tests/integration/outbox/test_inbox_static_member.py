@@ -4,11 +4,10 @@ assignment back, without that topic, and rejoins so that the topic's messages ar
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import sqlalchemy as sa
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient
 from sqlalchemy.orm import Session
 
 from eventyard.outbox import (
@@ -16,9 +15,11 @@ from eventyard.outbox import (
     InboundMessage,
     InboxConfig,
     InboxConsumer,
+    InboxStats,
     Outbox,
     TopicRouter,
 )
+from tests.support.eventually import eventually
 
 
 def _record(session: Session, message: InboundMessage) -> None:
@@ -65,10 +66,17 @@ def test_a_restarted_static_inbox_member_is_assigned_a_topic_created_meanwhile(
         )
 
     def poll_until(inbox: InboxConsumer, wanted: list[tuple[str, int]]) -> None:
-        deadline = time.monotonic() + 90
-        while _handled(outbox_db) != wanted:
-            assert time.monotonic() < deadline, f"handled {_handled(outbox_db)}, {inbox.stats}"
+        def handled() -> tuple[list[tuple[str, int]], InboxStats]:
             inbox.poll(0.2)
+            return _handled(outbox_db), inbox.stats
+
+        eventually(
+            handled,
+            until=lambda got: got[0] == wanted,
+            timeout=90,
+            interval=0,
+            description=f"{wanted} handled",
+        )
 
     first = consumer()
     try:
@@ -79,10 +87,11 @@ def test_a_restarted_static_inbox_member_is_assigned_a_topic_created_meanwhile(
     assert refunds not in admin.list_topics(timeout=10).topics
 
     _publish(outbox_db, router, "refund", 2)  # the relay's first message creates the topic
-    deadline = time.monotonic() + 60
-    while refunds not in admin.list_topics(timeout=10).topics:
-        assert time.monotonic() < deadline, f"{refunds} was not created"
-        time.sleep(0.2)
+    eventually(
+        lambda: refunds in admin.list_topics(timeout=10).topics,
+        timeout=60,
+        description=f"{refunds} created",
+    )
     restarted = consumer()
     try:
         poll_until(restarted, [(orders, 1), (refunds, 2)])

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from eventyard.outbox import (
     Cleanup,
-    ConfigurationError,
+    ConfigError,
     Event,
     Outbox,
     OutboxTable,
@@ -32,6 +32,8 @@ from eventyard.outbox import (
     TopicRouter,
     create_outbox_schema,
 )
+from tests.support.eventually import eventually
+from tests.support.kafka import text_headers
 
 Consume = Callable[..., list[Any]]
 
@@ -68,8 +70,8 @@ def test_rows_arrive_keyed_by_aggregate_with_the_envelope_and_the_trace(
     assert numbers(got) == {f"o-{k}": list(range(k, 30, 3)) for k in range(3)}
     by_id = {str(r.id): r for r in records}
     for message in got:
-        headers = {k: (v.decode() if v is not None else None) for k, v in message.headers()}
-        record = by_id[headers["id"]]
+        headers = text_headers(message)
+        record = by_id[str(headers["id"])]
         assert message.key() == record.aggregate_id.encode()
         assert message.value() == record.payload
         assert headers["eventType"] == "Placed"
@@ -77,7 +79,7 @@ def test_rows_arrive_keyed_by_aggregate_with_the_envelope_and_the_trace(
         assert headers["contentType"] == "application/json"
         assert headers["traceparent"] == record.traceparent is not None or headers["traceparent"]
         assert headers["traceparent"] == record.traceparent
-        assert json.loads(headers["eventyard.headers"])["traceparent"] == record.traceparent
+        assert json.loads(str(headers["eventyard.headers"]))["traceparent"] == record.traceparent
     assert outbox_db.scalar("SELECT count(*) FROM outbox") == 0  # deleted after the acks
 
 
@@ -139,7 +141,7 @@ def test_a_table_from_an_older_schema_version_is_refused_with_the_fix(outbox_db:
             )
         )
     store = PostgresOutboxStore(outbox_db.dsn, table=table)
-    with pytest.raises(ConfigurationError, match="run create_outbox_schema again"):
+    with pytest.raises(ConfigError, match="run create_outbox_schema again"):
         store.connect("old")
     with psycopg.connect(outbox_db.dsn, autocommit=True) as conn:
         create_outbox_schema(conn, outbox=table)
@@ -160,9 +162,9 @@ def test_retention_keeps_published_rows_then_removes_them(
     while relay.status().published < 5:
         time.sleep(0.05)
     assert outbox_db.scalar("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL") == 5
-    with keep.connect("cleanup") as session:
-        assert session.cleanup(timedelta(hours=1)) == 0
-        assert session.cleanup(timedelta(0)) == 5
+    with keep.connect("cleanup") as store_session:
+        assert store_session.cleanup(timedelta(hours=1)) == 0
+        assert store_session.cleanup(timedelta(0)) == 5
     assert outbox_db.scalar("SELECT count(*) FROM outbox") == 0
 
 
@@ -180,9 +182,12 @@ def test_time_partitioned_outbox_drops_whole_partitions(
     with Session(engine) as session, session.begin():
         Outbox(table=table, router=router).publish_all(session, [event("a", n) for n in range(3)])
     assert len(consume(router.topic("order"), 3, timeout_s=60)) == 3
-    deadline = time.monotonic() + 30
-    while unpublished(pg_database) and time.monotonic() < deadline:
-        time.sleep(0.05)  # the acks are in; the marks follow
+    eventually(  # the acks are in; the marks follow
+        lambda: not unpublished(pg_database),
+        timeout=30,
+        interval=0.05,
+        description="every row marked published",
+    )
     with psycopg.connect(pg_database, autocommit=True) as conn:
         # An old day's partition; move the published rows there, as if they were that old.
         conn.execute(
@@ -193,8 +198,8 @@ def test_time_partitioned_outbox_drops_whole_partitions(
         parts = conn.execute(
             "SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.events'::regclass"
         ).fetchone()
-    with store.connect("cleanup") as session:
-        removed = session.cleanup(timedelta(days=1))
+    with store.connect("cleanup") as store_session:
+        removed = store_session.cleanup(timedelta(days=1))
     assert removed == 3
     with psycopg.connect(pg_database) as conn:
         assert conn.execute("SELECT to_regclass('public.events_p20000101')").fetchone() == (None,)
@@ -284,15 +289,12 @@ def test_the_cli_relay_serves_health_and_sigterm_stops_it_cleanly(
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
-        ready = False
-        while time.monotonic() < deadline and not ready:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                    ready = json.loads(r.read())["ready"]
-            except OSError:
-                time.sleep(0.2)
-        assert ready
+
+        def ready() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                return bool(json.loads(r.read())["ready"])
+
+        eventually(ready, timeout=60, description="the relay's /readyz")
         outbox = Outbox(table=outbox_db.table, router=router)
         with Session(outbox_db.engine) as session, session.begin():
             outbox.publish_all(session, [event("a", n) for n in range(20)])
@@ -308,8 +310,8 @@ def test_the_cli_relay_serves_health_and_sigterm_stops_it_cleanly(
     assert b"relay stopped" in output
     # Its session is gone: every partition is free for the next relay.
     store = PostgresOutboxStore(outbox_db.dsn, table=outbox_db.table)
-    with store.connect("next") as session:
-        assert all(session.try_acquire(p) for p in range(outbox_db.table.partitions))
+    with store.connect("next") as store_session:
+        assert all(store_session.try_acquire(p) for p in range(outbox_db.table.partitions))
 
 
 def test_cli_migrate_and_status(pg_database: str) -> None:

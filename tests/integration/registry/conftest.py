@@ -120,4 +120,8 @@ def http(own_registry_url: str) -> Iterator[httpx.Client]:
 @pytest.fixture
 def subject(unique_name: Callable[[str], str]) -> Callable[[str], str]:
     """Factory of subject names unique to this test: ``subject("orders")``."""
-    return lambda prefix="s": f"{unique_name(prefix)}-value"
+
+    def make(prefix: str = "s") -> str:
+        return f"{unique_name(prefix)}-value"
+
+    return make

@@ -28,7 +28,8 @@ def test_global_level_defaults_to_backward_and_can_change(
     client: SchemaRegistryClient, http: httpx.Client
 ) -> None:
     assert http.get("/config").json() == {"compatibilityLevel": "BACKWARD"}
-    assert client.set_compatibility(level="full") == {"compatibility": "FULL"}
+    changed: object = client.set_compatibility(level="full")  # typed str; it is the JSON body
+    assert changed == {"compatibility": "FULL"}
     assert client.get_compatibility() == "FULL"
     assert http.delete("/config").json() == {"compatibilityLevel": "FULL"}
     assert client.get_compatibility() == "BACKWARD"
@@ -48,11 +49,12 @@ def test_subject_level_falls_back_to_global_only_when_asked(
     }
     fallback = http.get(f"/config/{users}", params={"defaultToGlobal": "true"})
     assert fallback.json() == {"compatibilityLevel": "FORWARD_TRANSITIVE"}
-    assert client.set_compatibility(users, "full_transitive") == {
-        "compatibility": "FULL_TRANSITIVE"
-    }
+    changed: object = client.set_compatibility(users, "full_transitive")  # typed str: a dict
+    assert changed == {"compatibility": "FULL_TRANSITIVE"}
     assert client.get_compatibility(users) == "FULL_TRANSITIVE"
-    assert client.get_config(users).compatibility_level.value == "FULL_TRANSITIVE"
+    level = client.get_config(users).compatibility_level
+    assert level is not None
+    assert level.value == "FULL_TRANSITIVE"
     assert http.delete(f"/config/{users}").json() == {"compatibilityLevel": "FULL_TRANSITIVE"}
     assert http.delete(f"/config/{users}").json()["error_code"] == 40401
 
@@ -113,7 +115,7 @@ def test_import_mode_keeps_the_given_ids_and_versions(
     assert http.post(f"/subjects/{imported}/versions", json=body).json() == {"id": 4242}
     version = client.get_version(imported, 7)
     assert (version.schema_id, version.version) == (4242, 7)
-    assert json.loads(client.get_schema(4242).schema_str)["name"] == "Imported"
+    assert json.loads(client.get_schema(4242).schema_str or "")["name"] == "Imported"
     # Without an id, IMPORT refuses; ids then continue above the imported ones.
     without_id = http.post(
         f"/subjects/{imported}/versions", json={"schema": schema("X").schema_str}

@@ -59,6 +59,7 @@ def test_a_schema_with_references_registers_and_reads_back(
     assert http.get(f"/subjects/{customers}/versions/1").json()["references"] == [reference]
     assert http.get(f"/schemas/ids/{customer_id}").json()["references"] == [reference]
     latest = client.get_latest_version(customers)
+    assert latest.schema.references is not None
     assert [(r.name, r.subject, r.version) for r in latest.schema.references] == [
         ("com.acme.Address", addresses, 1)
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Callable
+from typing import Any
 
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -31,7 +32,7 @@ def test_avro_messages_travel_through_kafka_with_registry_ids(
     topic = new_topic("orders")
     producer_side = SchemaRegistryClient({"url": own_registry_url})
     serializer = AvroSerializer(producer_side, ORDER)
-    sent = [
+    sent: list[dict[str, Any]] = [
         {"order_id": f"o-{i}", "amount_cents": 100 * i, "note": None if i % 2 else "gift"}
         for i in range(5)
     ]
@@ -51,7 +52,8 @@ def test_avro_messages_travel_through_kafka_with_registry_ids(
     )
     consumer.subscribe([topic])
     deserializer = AvroDeserializer(SchemaRegistryClient({"url": own_registry_url}))
-    received, raw = [], []
+    received: list[Any] = []
+    raw: list[bytes] = []
     try:
         for _ in range(120):
             if len(received) == len(sent):
@@ -60,6 +62,7 @@ def test_avro_messages_travel_through_kafka_with_registry_ids(
             if message is None or message.error():
                 continue
             payload = message.value()
+            assert payload is not None
             raw.append(payload)
             context = SerializationContext(topic, MessageField.VALUE)
             received.append(deserializer(payload, context))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -11,22 +9,10 @@ from typing import Any
 
 import pytest
 
+from tests.integration.saga import harness
+from tests.integration.saga import shop as shop_module
+from tests.integration.saga.harness import ShopEnv
 
-def _load(name: str, path: Path) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-harness = _load("saga_harness", Path(__file__).with_name("harness.py"))
-shop_module = harness.shop_module
-ShopEnv = harness.ShopEnv
 ShopFactory = Callable[..., Any]
 
 

@@ -1,45 +1,27 @@
 """The shop's test harness: its services as real processes, its topics, waiting by counting.
 
-Shared by the integration tests (tests/integration/saga) and the fault tests (tests/fault/saga),
-which load this file by path (with ``--import-mode=importlib`` test folders cannot import each
-other).
+Shared by the integration tests (tests/integration/saga) and the fault tests (tests/fault/saga).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-SHOP_PATH = Path(__file__).with_name("shop.py")
+from tests.integration.saga import shop as shop_module
+from tests.support.eventually import eventually
 
-
-def load_shop() -> ModuleType:
-    """shop.py as a module (tests import it by path: it is also run as a script)."""
-    if "saga_shop" in sys.modules:
-        return sys.modules["saga_shop"]
-    spec = importlib.util.spec_from_file_location("saga_shop", SHOP_PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["saga_shop"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-shop_module = load_shop()
+SHOP_PATH = Path(__file__).with_name("shop.py")  # also run as a script, one per service
 
 
 class Service:
@@ -124,11 +106,10 @@ class ShopEnv:
 
     def wait(self, condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
         """Wait for a count to be reached; the timeout only ends a hang (never a timed assert)."""
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"gave up waiting for {what}\n{self.log_tail()}")
-            time.sleep(0.1)
+        try:
+            eventually(condition, timeout=timeout, interval=0.1, description=what)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{self.log_tail()}") from error
 
     def status(self, saga_id: uuid.UUID) -> str:
         return str(
@@ -142,10 +123,12 @@ class ShopEnv:
         return self.status(saga_id)
 
     def log_lines(self, saga_id: uuid.UUID) -> list[Any]:
-        return self.shop.rows(
-            "SELECT step, phase, attempt, command, outcome, detail, reply, trace_id "
-            "FROM orders.saga_step_log WHERE saga_id = :id ORDER BY seq",
-            id=saga_id,
+        return list(
+            self.shop.rows(
+                "SELECT step, phase, attempt, command, outcome, detail, reply, trace_id "
+                "FROM orders.saga_step_log WHERE saga_id = :id ORDER BY seq",
+                id=saga_id,
+            )
         )
 
 

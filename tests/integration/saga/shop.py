@@ -36,6 +36,7 @@ import structlog
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
+from eventyard.kafka import Retry
 from eventyard.outbox import (
     InboxConfig,
     InboxTable,
@@ -144,7 +145,9 @@ def _approve(tuning: Tuning) -> Callable[[Session, OrderData], OrderData | None]
     def approve_order(session: Session, data: OrderData) -> OrderData | None:
         if data.fail_at == "approve_order":
             # Counted on a connection of its own: the step's savepoint is undone when it raises.
-            with session.get_bind().connect() as side:
+            engine = session.get_bind()
+            assert isinstance(engine, sa.Engine)
+            with engine.connect() as side:
                 tries = side.execute(
                     sa.text(
                         "INSERT INTO orders.approval_tries AS t (order_id, n) VALUES (:id, 1) "
@@ -180,7 +183,9 @@ def definitions(tuning: Tuning | None = None) -> list[SagaDefinition[OrderData]]
     )
     retry = RetryPolicy(max_attempts=t.attempts, backoff=backoff)
     undo = RetryPolicy(max_attempts=t.compensation_attempts, backoff=backoff)
-    lock = Lock(resource=lambda d: f"customer:{d.customer_id}") if t.lock_customer else None
+    lock: Lock[OrderData] | None = (
+        Lock(resource=lambda d: f"customer:{d.customer_id}") if t.lock_customer else None
+    )
     credit = Step(
         name="reserve_credit",
         action=Command(participant="customers", name="ReserveCredit", payload=_credit),
@@ -573,8 +578,7 @@ def serve(role: str, *, dsn: str, bootstrap: str, prefix: str, name: str) -> Non
             name="saga:replies",
             topics=(orchestrator.reply_topic,),
             table=InboxTable(schema="orders"),
-            max_attempts=10,
-            retry_backoff=0.05,
+            retry=Retry(attempts=10, wait_initial=0.05, wait_max=10.0, wait_jitter=0.0),
             batch_size=200,
             poll_timeout=0.02,
         )
@@ -589,7 +593,7 @@ def serve(role: str, *, dsn: str, bootstrap: str, prefix: str, name: str) -> Non
                 name=f"saga:{role}",
                 topics=(participant.topic,),
                 table=InboxTable(schema=role),
-                retry_backoff=0.05,
+                retry=Retry(attempts=5, wait_initial=0.05, wait_max=10.0, wait_jitter=0.0),
                 batch_size=200,
                 poll_timeout=0.02,
             ),

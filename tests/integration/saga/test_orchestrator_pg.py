@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
+from eventyard.kafka import Retry
 from eventyard.outbox import InboxTable, Outbox, OutboxTable, create_outbox_schema
 from eventyard.saga import (
     Backoff,
@@ -212,6 +213,7 @@ def test_a_stale_version_is_refused(db: Db) -> None:
     saga_id = start(db, o)
     with db.sessions() as session, session.begin():
         row = o.store.lock(session, saga_id)
+        assert row is not None
         record = o._record(row)
         record.version -= 1
         with pytest.raises(ConcurrentUpdate, match="changed since version -1"):
@@ -298,3 +300,41 @@ def test_operator_requests_are_carried_out_by_the_next_timer_pass(db: Db) -> Non
         "COMPENSATED",
     ]
     assert {e.trace_id for e in log} == {done.trace_id}
+
+
+def test_a_failing_wake_up_is_tried_again_after_growing_waits(db: Db) -> None:
+    broken = [True]
+
+    def completed(session: Session, data: Data) -> None:
+        if broken[0]:
+            raise RuntimeError("the read model is locked")
+
+    definition = SagaDefinition(
+        name="pg",
+        data=Data,
+        steps=[Step(name="local", action=Local(run=bump))],
+        on_completed=completed,
+    )
+    o = Orchestrator(
+        definitions=[definition],
+        sessions=db.sessions,
+        outbox=Outbox(table=OutboxTable(partitions=4)),
+        config=OrchestratorConfig(
+            retry=Retry(wait_initial=1.0, wait_max=3.0, wait_jitter=0.0), timer_batch=50
+        ),
+        clock=db.clock,
+    )
+    with db.sessions() as session, session.begin():
+        o.start(session, definition, Data(n=1), run_now=False)
+    waits = []
+    for _ in range(4):
+        assert o.fire_due() == 1
+        wake_at = db.scalar("SELECT wake_at FROM saga_state")
+        waits.append((wake_at - db.clock.now).total_seconds())
+        db.clock.now = wake_at
+    assert waits == [1.0, 2.0, 3.0, 3.0]  # retry.delay(1), (2), ... up to wait_max
+    assert db.scalar("SELECT sagastatus FROM saga_state") == "STARTED"  # each try rolled back
+    broken[0] = False
+    assert o.fire_due() == 1
+    assert db.scalar("SELECT sagastatus FROM saga_state") == "COMPLETED"
+    assert o._wake_failures == {}

@@ -1,27 +1,31 @@
-"""Every Python block of libs/saga/README.md runs as written, against the real stack."""
+"""The Python blocks of libs/saga/README.md run as written, in order, against the real stack
+(the in-memory example alone also runs in the unit tests)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from pathlib import Path
+import uuid
+from collections.abc import Iterator
 
 import pytest
 
-README = Path(__file__).parents[3] / "libs" / "saga" / "README.md"
+from tests.support.databases import fresh_database
+from tests.support.readme import ROOT, Block, Readme
+
+README = Readme(ROOT / "libs" / "saga" / "README.md", chained=True)
 
 
-def test_the_readme_examples_run(
-    pg_database: str,
-    kafka_bootstrap: str,
-    unique_name: Callable[[str], str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("EVENTYARD_PG_DSN", pg_database)
-    monkeypatch.setenv("EVENTYARD_KAFKA_BOOTSTRAP", kafka_bootstrap)
-    monkeypatch.setenv("SHOP_TOPIC_PREFIX", unique_name("readme"))
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
-    assert len(blocks) == 2
-    namespace: dict[str, object] = {"__name__": "readme"}
-    for block in blocks:
-        exec(block, namespace)  # noqa: S102 - running the documentation is the point
+@pytest.fixture(scope="module")
+def readme(pg_dsn: str, kafka_bootstrap: str) -> Iterator[Readme]:
+    """The README, run in one namespace with a database and a topic prefix of its own."""
+    with fresh_database(pg_dsn, "readme") as dsn, pytest.MonkeyPatch.context() as env:
+        env.setenv("EVENTYARD_PG_DSN", dsn)
+        env.setenv("EVENTYARD_KAFKA_BOOTSTRAP", kafka_bootstrap)
+        env.setenv("SHOP_TOPIC_PREFIX", f"readme_{uuid.uuid4().hex[:8]}")
+        README.reset()
+        yield README
+        README.reset()
+
+
+@pytest.mark.parametrize("block", README.params())
+def test_readme_block(readme: Readme, block: Block) -> None:
+    readme.run(block)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,6 +40,7 @@ from eventyard.saga import (
     Step,
     create_saga_schema,
 )
+from tests.support.eventually import eventually
 
 
 class Data(BaseModel):
@@ -156,14 +156,19 @@ def test_one_saga_is_one_trace_across_processes_boundaries(
             saga_id = orchestrator.start(session, SAGA, Data(n=1))
 
         def status() -> str:
+            """The saga's status after letting the participant and the orchestrator poll once."""
+            commands.poll(0.05)
+            replies.poll(0.05)
             with engine.connect() as conn:
                 return str(conn.execute(sa.text("SELECT sagastatus FROM o.saga_state")).scalar())
 
-        deadline = time.monotonic() + 90
-        while status() != "COMPENSATED":
-            assert time.monotonic() < deadline, "the saga did not finish"
-            commands.poll(0.05)
-            replies.poll(0.05)
+        eventually(
+            status,
+            until=lambda s: s == "COMPENSATED",
+            timeout=90,
+            interval=0,
+            description="the saga to be compensated",
+        )
     finally:
         commands.close()
         replies.close()

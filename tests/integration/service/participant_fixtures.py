@@ -1,6 +1,5 @@
 """What the integration tests of the saga participant services (customers, inventory) share.
 
-``tests/integration/conftest.py`` registers this module as ``eventyard_participant_fixtures``.
 A service's conftest imports the fixtures and defines ``participant_service``, the
 :class:`ParticipantService` they run: a fresh database at its latest revision and sessions on
 it (``sessions``), the real participant handling one command per transaction (``handle``), the
@@ -12,7 +11,6 @@ service's commands as the order saga sends them (``command``), and the app start
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from eventyard.outbox import Outbox, TopicRouter
 from eventyard.saga import CommandEnvelope, Participant, Phase, ReplyEnvelope
 from eventyard.service import ServiceSettings, make_engine, migrate_database
+from tests.support.eventually import eventually
 
 Command = Callable[..., CommandEnvelope]
 Handle = Callable[[CommandEnvelope], ReplyEnvelope]
@@ -143,12 +142,14 @@ def prefix(
 def started(app: FastAPI) -> Iterator[TestClient]:
     """``app`` started (lifespan) and ready: migrated, Kafka reached, workers running."""
     with TestClient(app) as client:
-        deadline = time.monotonic() + 60
-        ready = client.get("/readyz")
-        while ready.status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
-            ready = client.get("/readyz")
-        assert ready.status_code == 200, ready.json()
+
+        def readiness() -> tuple[int, Any]:
+            response = client.get("/readyz")
+            return response.status_code, response.json()
+
+        eventually(
+            readiness, until=lambda r: r[0] == 200, timeout=60, description="the app to be ready"
+        )
         yield client
 
 

@@ -9,8 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
-from eventyard_participant_fixtures import send_command, started
+from confluent_kafka.admin import AdminClient
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
@@ -23,6 +22,7 @@ from eventyard.saga import (
     create_saga_schema,
 )
 from eventyard.service import ServiceSettings, participant_runtime, service_app
+from tests.integration.service.participant_fixtures import send_command, started
 
 
 class Settings(ServiceSettings):

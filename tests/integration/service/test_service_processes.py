@@ -10,13 +10,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+
+from tests.support.eventually import eventually
 
 #: Each service and a request that creates something in it.
 SERVICES = {
@@ -29,19 +29,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _until(check: Callable[[], Any], what: str, timeout_s: float = 60) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except httpx.TransportError:
-            found = None
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.fixture(params=sorted(SERVICES))
@@ -81,7 +68,11 @@ def test_the_process_serves_traces_and_exits_cleanly_on_sigterm(
             stderr=log,
         )
         try:
-            _until(lambda: httpx.get(f"{url}/readyz").status_code == 200, "readiness")
+            eventually(
+                lambda: httpx.get(f"{url}/readyz").status_code == 200,
+                timeout=60,
+                description="readiness",
+            )
             created = httpx.post(f"{url}{path}", json=body)
             assert created.status_code == 201
             trace_id = created.headers["traceresponse"].split("-")[1]
@@ -94,7 +85,7 @@ def test_the_process_serves_traces_and_exits_cleanly_on_sigterm(
                     p["serviceName"] for t in answer.json()["data"] for p in t["processes"].values()
                 }
 
-            assert _until(services, "the request's trace") == {service}
+            assert eventually(services, timeout=60, description="the request's trace") == {service}
         finally:
             process.send_signal(signal.SIGTERM)
             code = process.wait(60)

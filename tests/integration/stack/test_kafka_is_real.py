@@ -32,11 +32,10 @@ def test_idempotent_producer_round_trip_keeps_order_per_key(
     assert len(received) == len(sent)
     by_key: dict[str, list[str]] = {}
     for message in received:
-        key = message.key()
-        value = message.value()
-        assert key is not None
-        assert value is not None
-        by_key.setdefault(key.decode(), []).append(value.decode())
+        raw_key, raw_value = message.key(), message.value()
+        assert raw_key is not None
+        assert raw_value is not None
+        by_key.setdefault(raw_key.decode(), []).append(raw_value.decode())
     expected: dict[str, list[str]] = {}
     for key, value in sent:
         expected.setdefault(key, []).append(value)

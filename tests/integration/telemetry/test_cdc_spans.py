@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from psycopg import sql
 
 from eventyard.cdc import Projection, ProjectionRunner, RunnerConfig
 from eventyard.stack import postgres_connector_config
+from tests.support.eventually import eventually
 
 SOURCE = """
 CREATE TABLE orders (id bigint PRIMARY KEY, status text NOT NULL, traceparent text);
@@ -55,13 +55,19 @@ def _sql(dsn: str, statement: str, params: Any = None) -> None:
 def _converged(runner: ProjectionRunner, dsn: str, schema: str, timeout_s: float = 90) -> None:
     """Run ``runner`` until its copy holds only row 2, REJECTED (what the source ends with)."""
     query = sql.SQL("SELECT id, status FROM {}").format(sql.Identifier(schema, "orders"))
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def copy() -> list[tuple[Any, ...]]:
         runner.poll_once()
         with psycopg.connect(dsn, autocommit=True) as conn:
-            if conn.execute(query).fetchall() == [(2, "REJECTED")]:
-                return
-    pytest.fail(f"the projection {schema} did not converge in {timeout_s:.0f} s")
+            return conn.execute(query).fetchall()
+
+    eventually(
+        copy,
+        until=lambda rows: rows == [(2, "REJECTED")],
+        timeout=timeout_s,
+        interval=0,
+        description=f"the projection {schema} to converge",
+    )
 
 
 def _runner(

@@ -3,7 +3,6 @@ the service's name and the httpx client span configure() instruments."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 
 from eventyard.telemetry import configure, current_traceparent, trace_id_of, tracer
 from eventyard.telemetry.testing import reset
+from tests.support.eventually import eventually
 
 
 @pytest.fixture(autouse=True)
@@ -22,14 +22,14 @@ def _clean() -> Iterator[None]:
 
 
 def _trace(traces_url: str, trace_id: str, timeout_s: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def found() -> dict[str, Any] | None:
         response = httpx.get(f"{traces_url}/api/traces/{trace_id}", timeout=5)
-        if response.status_code == 200 and response.json().get("data"):
-            found: dict[str, Any] = response.json()["data"][0]
-            return found
-        time.sleep(0.5)
-    pytest.fail(f"trace {trace_id} not in Jaeger after {timeout_s:.0f} s")
+        data = response.json().get("data") if response.status_code == 200 else None
+        return dict(data[0]) if data else None
+
+    return eventually(
+        found, timeout=timeout_s, interval=0.5, description=f"trace {trace_id} in Jaeger"
+    )
 
 
 def test_spans_reach_jaeger_under_the_service_name(

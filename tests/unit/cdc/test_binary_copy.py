@@ -10,8 +10,6 @@ import pytest
 
 from eventyard.cdc._binary_copy import fits_binary
 
-pytestmark = pytest.mark.unit
-
 # Type oids (pg_type)
 BOOL, INT8, INT4, TEXT, FLOAT8, DATE = 16, 20, 23, 25, 701, 1082
 TIMESTAMP, TIMESTAMPTZ, NUMERIC, UUID_, JSONB = 1114, 1184, 1700, 2950, 3802

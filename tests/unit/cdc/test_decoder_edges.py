@@ -31,8 +31,6 @@ from eventyard.cdc.testing import (
     message,
 )
 
-pytestmark = pytest.mark.unit
-
 COLUMNS = {
     "id": column("int64", optional=False),
     "amount": column("decimal", scale=2),

@@ -22,8 +22,7 @@ from eventyard.cdc import (
 )
 from eventyard.cdc.faust import changes, commit_time, current_change, debezium_topic, row_time
 from eventyard.cdc.testing import change_record, column
-
-pytestmark = pytest.mark.unit
+from eventyard.kafka import Retry
 
 DDL = "CREATE TABLE {table} (id bigint PRIMARY KEY)"
 
@@ -40,6 +39,31 @@ DDL = "CREATE TABLE {table} (id bigint PRIMARY KEY)"
 def test_runner_config_is_checked(kwargs: dict[str, Any], problem: str) -> None:
     with pytest.raises(ConfigError, match=problem.replace("(", r"\(")):
         RunnerConfig(bootstrap_servers="b", dsn="d", group_id="g", **kwargs)
+
+
+def test_outages_are_retried_for_two_minutes_by_default() -> None:
+    retry = RunnerConfig(bootstrap_servers="b", dsn="d", group_id="g", topics=("t",)).retry
+    assert (retry.attempts, retry.timeout) == (None, 120.0)
+    assert 0.5 <= retry.delay(1) <= 1.0
+    assert retry.delay(20) == 5.0
+
+
+def test_the_old_retry_settings_still_work_and_warn() -> None:
+    with pytest.deprecated_call(match="retry_backoff_s, retry_max_s"):
+        config = RunnerConfig(
+            bootstrap_servers="b",
+            dsn="d",
+            group_id="g",
+            topics=("t",),
+            retry_backoff_s=0.2,
+            retry_max_s=30.0,
+        )
+    assert config.retry == Retry(
+        attempts=None, timeout=30.0, wait_initial=0.2, wait_max=0.2, wait_jitter=0.0
+    )
+    assert {config.retry.delay(n) for n in range(1, 10)} == {0.2}  # the old fixed pause
+    with pytest.raises(ConfigError, match="timeout"), pytest.deprecated_call():
+        RunnerConfig(bootstrap_servers="b", dsn="d", group_id="g", topics=("t",), retry_max_s=0)
 
 
 def test_consumer_settings_store_nothing_in_kafka_by_themselves() -> None:
@@ -170,13 +194,14 @@ def test_faust_helpers_decode_and_skip() -> None:
         async for change in changes(
             stream, decoder=Decoder(), tables={"public.orders"}, on_error=errors.append
         ):
-            seen.append((change, row_time("placed")(), commit_time()))
+            seen.append((change, row_time("placed")(None), commit_time()))
 
     asyncio.run(consume())
     assert len(errors) == 1
     assert "t[0]@1" in str(errors[0])
     ((change, when, committed),) = seen
     assert isinstance(change, ChangeEvent)
+    assert change.after is not None
     assert change.after["amount"] == Decimal("2.50")
     assert when == placed.timestamp()
     assert committed == 1_700_000_000.123

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,8 +20,6 @@ from eventyard.cdc.testing import (
     frame_avro,
     message,
 )
-
-pytestmark = pytest.mark.unit
 
 _json = st.recursive(
     st.none()

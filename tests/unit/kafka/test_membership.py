@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from eventyard.kafka import (
     GroupCoverage,
     StaticMemberGuard,
@@ -14,8 +12,6 @@ from eventyard.kafka import (
     is_static,
     uncovered,
 )
-
-pytestmark = pytest.mark.unit
 
 
 def test_uncovered_lists_each_partition_no_member_holds_in_order() -> None:

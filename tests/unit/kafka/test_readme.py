@@ -1,23 +1,15 @@
-"""The example of libs/kafka/README.md runs as written and prints what the README says."""
+"""The Python blocks of libs/kafka/README.md run as written (fragments compile) and print what
+the README says they print."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-import eventyard.kafka
+from tests.support.readme import ROOT, Block, Readme
 
-pytestmark = pytest.mark.unit
-
-README = Path(eventyard.kafka.__file__).parents[3] / "README.md"
+README = Readme(ROOT / "libs" / "kafka" / "README.md")
 
 
-def test_the_example_prints_what_the_readme_shows(capsys: Any) -> None:
-    text = README.read_text()
-    example = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)[0]
-    printed = re.findall(r"prints\n\n```text\n(.*?)```", text, flags=re.DOTALL)[0]
-    exec(example, {})  # noqa: S102 - running the documentation is the point
-    assert capsys.readouterr().out == printed
+@pytest.mark.parametrize("block", README.params())
+def test_readme_block(block: Block) -> None:
+    README.run(block)

@@ -7,7 +7,7 @@ from uuid import uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from eventyard.service import ConfigurationError
+from eventyard.service import ConfigError
 from eventyard_order_history.bootstrap import bootstrap
 from eventyard_order_history.entrypoints.app import create_app
 from eventyard_order_history.settings import Settings
@@ -58,5 +58,5 @@ def test_defaults_follow_the_plan() -> None:
 
 
 def test_connect_url_is_required() -> None:
-    with pytest.raises(ConfigurationError, match="EVENTYARD_CONNECT_URL"):
+    with pytest.raises(ConfigError, match="EVENTYARD_CONNECT_URL"):
         bootstrap(_settings(connect_url=""))

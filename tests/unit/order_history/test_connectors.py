@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eventyard_order_history.adapters.connect import ConnectClient, ConnectError, connector_state
+from eventyard.kafka.connect import ConnectClient, ConnectError, connector_state
 from eventyard_order_history.adapters.debezium import (
     ConnectorSpec,
     connector_config,
@@ -51,7 +51,7 @@ def test_config_streams_one_table_of_its_database_with_json_schemas() -> None:
     assert (config["database.hostname"], config["database.port"]) == ("10.0.0.5", "6543")
     assert (config["database.user"], config["database.password"]) == ("shop", "secret")
     assert config["database.dbname"] == "eventyard_orders"  # not the server DSN's database
-    assert config["table.include.list"] == "public.orders"
+    assert config["table.include.list"] == r"public\.orders"  # a regex: the dot escaped
     assert config["topic.prefix"] == "shop.cdc.orders"
     assert config["slot.name"] == "shop_cdc_orders"
     assert config["publication.name"] == "shop_cdc_orders_pub"

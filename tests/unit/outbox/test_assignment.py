@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eventyard.outbox._assignment import fair_share, plan, preference
-
-pytestmark = pytest.mark.unit
 
 
 def test_fair_share() -> None:

@@ -5,12 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-import pytest
-
 from eventyard.outbox import Cleanup, Event, Outbox, OutboxStore
 from eventyard.outbox.testing import InMemoryOutboxStore, OutboxStoreContract, Writer
-
-pytestmark = pytest.mark.unit
 
 
 class TestInMemoryStore(OutboxStoreContract):

@@ -6,9 +6,7 @@ import re
 
 import pytest
 
-from eventyard.outbox import ConfigurationError, DebeziumConnector, OutboxTable, TopicRouter
-
-pytestmark = pytest.mark.unit
+from eventyard.outbox import ConfigError, DebeziumConnector, OutboxTable, TopicRouter
 
 DSN = "postgresql://app:secret@db.internal:5433/shop"
 
@@ -93,5 +91,5 @@ def test_slot_and_publication_names_derive_from_the_connector_name() -> None:
     ],
 )
 def test_bad_names_are_refused(kwargs: dict[str, str]) -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigError):
         DebeziumConnector(dsn=DSN, **kwargs)  # type: ignore[arg-type]

@@ -7,10 +7,8 @@ import pytest
 from eventyard import outbox
 from eventyard.outbox import _exceptions
 
-pytestmark = pytest.mark.unit
-
-PERMANENT = [
-    outbox.ConfigurationError,
+PERMANENT: list[type[outbox.OutboxError]] = [
+    outbox.ConfigError,
     outbox.PublishError,
     outbox.InvalidEvent,
     outbox.SerializationError,
@@ -18,7 +16,7 @@ PERMANENT = [
     outbox.ConnectorError,
     outbox.RejectMessage,
 ]
-RETRYABLE = [
+RETRYABLE: list[type[outbox.OutboxError]] = [
     outbox.RetryableError,
     outbox.StoreUnavailable,
     outbox.BrokerUnavailable,
@@ -45,6 +43,11 @@ def test_retryable_errors_say_so(error: type[outbox.OutboxError]) -> None:
 def test_every_class_in_the_module_is_in_the_drawing() -> None:
     for name in _exceptions.__all__:
         assert name in (_exceptions.__doc__ or ""), name
+
+
+def test_the_old_config_error_name_is_the_same_class() -> None:
+    assert outbox.ConfigurationError is outbox.ConfigError
+    assert "ConfigurationError" in outbox.__all__
 
 
 def test_payload_too_large_names_event_size_and_limit() -> None:

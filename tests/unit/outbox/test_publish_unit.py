@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from eventyard.outbox import (
     BytesSerializer,
-    ConfigurationError,
+    ConfigError,
     Event,
     InvalidEvent,
     Outbox,
@@ -24,8 +24,6 @@ from eventyard.outbox import (
     TopicRouter,
 )
 from eventyard.outbox.testing import InMemoryOutbox
-
-pytestmark = pytest.mark.unit
 
 
 def order_event(**overrides: object) -> Event:
@@ -96,7 +94,7 @@ def test_a_serializer_failure_names_the_event() -> None:
 
 
 def test_a_tiny_limit_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigError):
         Outbox(max_message_bytes=100)
 
 

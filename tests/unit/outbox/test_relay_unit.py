@@ -7,15 +7,18 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import timedelta
 
 import pytest
 
+from eventyard.kafka import Retry
 from eventyard.outbox import (
     Cleanup,
+    ConfigError,
     Event,
     Outbox,
+    OutboxRow,
     OutgoingMessage,
     Relay,
     RelayConfig,
@@ -27,8 +30,7 @@ from eventyard.outbox.testing import (
     InMemoryOutboxStore,
     InMemorySession,
 )
-
-pytestmark = pytest.mark.unit
+from tests.support.eventually import eventually
 
 OUTBOX = Outbox()
 
@@ -76,15 +78,6 @@ def start(running: list[tuple[Relay, threading.Thread]], r: Relay) -> Relay:
     thread.start()
     running.append((r, thread))
     return r
-
-
-def wait_for(condition: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.01)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.parametrize(("batch_size", "in_flight"), [(500, 2), (4, 1), (4, 2), (7, 3)])
@@ -191,7 +184,12 @@ def test_stop_during_a_kafka_outage_returns_the_batch_unmarked(
     store, broker = InMemoryOutboxStore(partitions=2), InMemoryBroker(down=True)
     publish(store, *[("a", n) for n in range(10)])
     r = start(running, relay(store, broker, "r", shutdown_grace=0.2))
-    wait_for(lambda: broker.blocked_sends > 0)
+    eventually(
+        lambda: broker.blocked_sends > 0,
+        timeout=10,
+        interval=0.01,
+        description="broker.blocked_sends > 0",
+    )
     assert not r.status().ready
     r.stop()
     running[0][1].join(5)
@@ -208,15 +206,26 @@ def test_an_outage_of_the_store_is_waited_out(
     running: list[tuple[Relay, threading.Thread]],
 ) -> None:
     store, broker = InMemoryOutboxStore(partitions=2), InMemoryBroker()
-    r = start(running, relay(store, broker, "r", retry_initial=0.01, retry_max=0.05))
+    fast = Retry(attempts=None, timeout=None, wait_initial=0.01, wait_max=0.05, wait_jitter=0.0)
+    r = start(running, relay(store, broker, "r", retry=fast))
     publish(store, ("a", 1))
-    wait_for(lambda: len(broker.messages()) == 1)
+    eventually(
+        lambda: len(broker.messages()) == 1,
+        timeout=10,
+        interval=0.01,
+        description="len(broker.messages()) == 1",
+    )
     store.available = False
     time.sleep(0.1)
     assert not r.status().ready
     publish(store, ("a", 2))
     store.available = True
-    wait_for(lambda: len(broker.messages()) == 2)
+    eventually(
+        lambda: len(broker.messages()) == 2,
+        timeout=10,
+        interval=0.01,
+        description="len(broker.messages()) == 2",
+    )
     assert sequence(broker.messages()) == {"a": [1, 2]}
 
 
@@ -246,10 +255,20 @@ def test_the_health_endpoint_reports_liveness_readiness_and_metrics(
 ) -> None:
     store, broker = InMemoryOutboxStore(partitions=2), InMemoryBroker()
     r = start(running, relay(store, broker, "r", health_port=0))
-    wait_for(lambda: r.health_port is not None and r.status().ready)
+    eventually(
+        lambda: r.health_port is not None and r.status().ready,
+        timeout=10,
+        interval=0.01,
+        description="r.health_port is not None and r.status().ready",
+    )
     port = r.health_port
     publish(store, ("a", 1))
-    wait_for(lambda: r.status().published == 1)
+    eventually(
+        lambda: r.status().published == 1,
+        timeout=10,
+        interval=0.01,
+        description="r.status().published == 1",
+    )
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:
         assert json.loads(response.read())["live"] is True
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz") as response:
@@ -261,12 +280,22 @@ def test_the_health_endpoint_reports_liveness_readiness_and_metrics(
     assert "eventyard_outbox_backlog" in text
     broker.down = True
     publish(store, ("a", 2))
-    wait_for(lambda: broker.blocked_sends > 0)
+    eventually(
+        lambda: broker.blocked_sends > 0,
+        timeout=10,
+        interval=0.01,
+        description="broker.blocked_sends > 0",
+    )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz")
     assert caught.value.code == 503
     broker.down = False
-    wait_for(lambda: r.status().published == 2)
+    eventually(
+        lambda: r.status().published == 2,
+        timeout=10,
+        interval=0.01,
+        description="r.status().published == 2",
+    )
 
 
 class FlakyStore(InMemoryOutboxStore):
@@ -280,7 +309,9 @@ class FlakyStore(InMemoryOutboxStore):
             self.failures -= 1
             original = session.fetch
 
-            def broken(*args: object, **kwargs: object) -> object:
+            def broken(
+                partitions: Collection[int], *, after: int, upto: int, limit: int
+            ) -> list[OutboxRow]:
                 session.fetch = original  # type: ignore[method-assign]
                 raise RuntimeError("a constraint the relay did not expect")
 
@@ -293,7 +324,21 @@ def test_an_unexpected_error_starts_over_instead_of_killing_the_relay(
 ) -> None:
     store, broker = FlakyStore(partitions=2), InMemoryBroker()
     publish(store, ("a", 1), ("a", 2))
-    r = start(running, relay(store, broker, "r", retry_initial=0.01))
-    wait_for(lambda: len(broker.messages()) == 2)
+    r = start(running, relay(store, broker, "r", retry=Retry(wait_initial=0.01, wait_jitter=0.0)))
+    eventually(
+        lambda: len(broker.messages()) == 2,
+        timeout=10,
+        interval=0.01,
+        description="len(broker.messages()) == 2",
+    )
     assert sequence(broker.messages()) == {"a": [1, 2]}
     assert r.metrics.errors._value.get() == 1
+
+
+def test_the_old_retry_settings_still_work_and_warn() -> None:
+    with pytest.deprecated_call(match=r"retry=Retry\(wait_initial=\.\.\., wait_max=\.\.\.\)"):
+        config = RelayConfig(retry_initial=0.01, retry_max=0.05)
+    assert (config.retry.wait_initial, config.retry.wait_max) == (0.01, 0.05)
+    assert config.retry.attempts is None  # outages are waited out for as long as they last
+    with pytest.raises(ConfigError, match="wait_initial"), pytest.deprecated_call():
+        RelayConfig(retry_initial=-1.0)

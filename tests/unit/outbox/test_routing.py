@@ -2,9 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from eventyard.outbox import ConfigurationError, InvalidEvent, TopicRouter
-
-pytestmark = pytest.mark.unit
+from eventyard.outbox import ConfigError, InvalidEvent, TopicRouter
 
 
 def test_default_is_debeziums_default() -> None:
@@ -23,7 +21,7 @@ def test_templates_may_add_prefix_and_suffix() -> None:
     "template", ["x.{type}", "{aggregatetype}/{0}", "bad topic {aggregatetype}"]
 )
 def test_templates_are_checked(template: str) -> None:
-    with pytest.raises(ConfigurationError, match="template"):
+    with pytest.raises(ConfigError, match="template"):
         TopicRouter(template=template)
 
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from eventyard.outbox import (
-    ConfigurationError,
+    ConfigError,
     InboxTable,
     OutboxTable,
     create_outbox_schema,
@@ -17,8 +17,6 @@ from eventyard.outbox import (
     outbox_ddl,
     outbox_partition_ddl,
 )
-
-pytestmark = pytest.mark.unit
 
 
 class RecordingOp:
@@ -85,7 +83,7 @@ def test_time_partitioning() -> None:
     day = outbox_partition_ddl(table, date(2026, 1, 31))
     assert '"outbox_p20260131"' in day
     assert "FROM ('2026-01-31 00:00+00') TO ('2026-02-01 00:00+00')" in day
-    with pytest.raises(ConfigurationError, match="not time-partitioned"):
+    with pytest.raises(ConfigError, match="not time-partitioned"):
         outbox_partition_ddl(OutboxTable(), date(2026, 1, 1))
 
 
@@ -107,7 +105,7 @@ def test_autovacuum_settings_go_on_the_table() -> None:
     ],
 )
 def test_bad_names_and_settings_are_refused(kwargs: dict[str, object]) -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigError):
         OutboxTable(**kwargs)  # type: ignore[arg-type]
 
 
@@ -116,7 +114,7 @@ def test_inbox_ddl() -> None:
     assert "CREATE SCHEMA" in schema
     assert "PRIMARY KEY (consumer, message_id)" in create
     assert "received_at" in index
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigError):
         InboxTable(name="bad-name")
 
 

@@ -9,12 +9,10 @@ from eventyard.outbox import (
     CONTENT_TYPE_AVRO,
     AvroSerializer,
     BytesSerializer,
-    ConfigurationError,
+    ConfigError,
     JsonSerializer,
 )
 from eventyard.outbox._serializers import confluent_schema_id
-
-pytestmark = pytest.mark.unit
 
 SCHEMA = json.dumps(
     {
@@ -69,7 +67,7 @@ def test_avro_refuses_a_payload_that_does_not_match() -> None:
 
 
 def test_avro_with_a_broken_schema_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigurationError, match="Avro"):
+    with pytest.raises(ConfigError, match="Avro"):
         AvroSerializer(
             SchemaRegistryClient.new_client({"url": "mock://outbox-unit-3"}), "{not json"
         )

@@ -8,10 +8,8 @@ from datetime import timedelta
 import pytest
 from typer.testing import CliRunner
 
-from eventyard.outbox import ConfigurationError, RelaySettings, build_relay, producer_config
+from eventyard.outbox import ConfigError, RelaySettings, build_relay, producer_config
 from eventyard.outbox._cli import app
-
-pytestmark = pytest.mark.unit
 
 
 def test_settings_come_from_eventyard_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,7 +52,7 @@ def test_producer_config_is_idempotent_never_times_out_and_partitions_like_java(
     "extra", [{"enable.idempotence": False}, {"message.timeout.ms": 30000}, {"acks": "1"}]
 )
 def test_settings_the_order_depends_on_cannot_be_overridden(extra: dict[str, object]) -> None:
-    with pytest.raises(ConfigurationError, match="ordering depends on"):
+    with pytest.raises(ConfigError, match="ordering depends on"):
         producer_config("k:9092", extra=extra)
 
 

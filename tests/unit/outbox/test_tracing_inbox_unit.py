@@ -11,15 +11,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from eventyard.kafka import Retry
 from eventyard.outbox import (
-    ConfigurationError,
+    ConfigError,
     InboundMessage,
     InboxConfig,
     consumer_span,
     dead_letter_headers,
 )
-
-pytestmark = pytest.mark.unit
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
@@ -122,7 +121,31 @@ def test_dead_letter_headers_keep_the_original_ones_and_say_what_failed() -> Non
 
 
 def test_inbox_config_is_checked() -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigError):
         InboxConfig(name="c", topics=())
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigError, match="attempts"), pytest.deprecated_call():
         InboxConfig(name="c", topics=("t",), max_attempts=0)
+
+
+def test_inbox_retries_five_times_with_doubling_waits_by_default() -> None:
+    retry = InboxConfig(name="c", topics=("t",)).retry
+    assert retry.attempts == 5
+    assert [retry.delay(n) for n in range(1, 9)] == pytest.approx(
+        [0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10.0, 10.0]
+    )
+
+
+def test_the_old_retry_settings_still_work_and_warn() -> None:
+    with pytest.deprecated_call(match=r"retry=Retry\(attempts=\.\.\., wait_initial=\.\.\.\)"):
+        config = InboxConfig(
+            name="c",
+            topics=("t",),
+            retry=Retry(attempts=9, wait_max=7.0, wait_jitter=0.0),
+            max_attempts=3,
+            retry_backoff=0.05,
+        )
+    assert config.retry == Retry(attempts=3, wait_initial=0.05, wait_max=7.0, wait_jitter=0.0)
+    with pytest.deprecated_call():
+        capped = InboxConfig(name="c", topics=("t",), retry_backoff_max=1.0)
+    assert capped.retry.wait_max == 1.0
+    assert capped.retry.attempts == 5

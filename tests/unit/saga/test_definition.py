@@ -18,8 +18,6 @@ from eventyard.saga import (
     Step,
 )
 
-pytestmark = pytest.mark.unit
-
 
 class Data(BaseModel):
     n: int
@@ -81,7 +79,7 @@ def test_bad_versions_names_and_models_are_refused() -> None:
     with pytest.raises(DefinitionError, match="saga name"):
         SagaDefinition(name="", data=Data, steps=[Step(name="a", action=cmd())])
     with pytest.raises(DefinitionError, match="pydantic"):
-        SagaDefinition(name="s", data=dict, steps=[Step(name="a", action=cmd())])  # type: ignore[type-var]
+        SagaDefinition(name="s", data=dict, steps=[Step(name="a", action=cmd())])  # type: ignore[misc]
     with pytest.raises(DefinitionError, match="max_attempts"):
         RetryPolicy(max_attempts=0)
     with pytest.raises(DefinitionError, match="jitter"):
@@ -110,9 +108,9 @@ def test_command_payloads_come_from_the_data() -> None:
         amount: int
 
     assert cmd().build(Data(n=2)) == {"n": 2}
-    assert Command(participant="p", name="X", payload=lambda d: {"m": d.n * 2}).build(
+    assert Command[Data](participant="p", name="X", payload=lambda d: {"m": d.n * 2}).build(
         Data(n=2)
     ) == {"m": 4}
-    assert Command(participant="p", name="X", payload=lambda d: Payload(amount=d.n)).build(
+    assert Command[Data](participant="p", name="X", payload=lambda d: Payload(amount=d.n)).build(
         Data(n=7)
     ) == {"amount": 7}

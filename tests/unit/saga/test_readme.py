@@ -1,37 +1,15 @@
-"""The README's in-memory example runs as written (the whole README runs in the integration
-tests, against the real stack)."""
+"""The in-memory example of libs/saga/README.md runs as written (the integration tests run the
+whole README against the real stack)."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
-README = Path(__file__).parents[3] / "libs" / "saga" / "README.md"
+from tests.support.readme import ROOT, Block, Readme
 
-pytestmark = pytest.mark.unit
-
-
-def python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+README = Readme(ROOT / "libs" / "saga" / "README.md")
 
 
-def test_the_in_memory_example_runs() -> None:
-    exec(python_blocks()[0], {"__name__": "readme"})  # noqa: S102 - running the docs is the point
-
-
-def test_the_readme_has_the_state_diagram_and_the_guarantees() -> None:
-    text = README.read_text()
-    assert "```mermaid\nstateDiagram-v2" in text
-    for status in (
-        "STARTED",
-        "RUNNING",
-        "COMPENSATING",
-        "COMPLETED",
-        "COMPENSATED",
-        "COMPENSATION_FAILED",
-        "FAILED",
-    ):
-        assert f"--> {status}" in text, status
-    assert "## Guarantees" in text
+@pytest.mark.parametrize("block", README.params(README.section("tested in memory")))
+def test_readme_block(block: Block) -> None:
+    README.run(block)

@@ -31,9 +31,7 @@ from eventyard.saga import (
     StepFailed,
     UnknownDefinition,
 )
-from eventyard.saga.testing import InMemorySagaRuntime, reject, retry_later
-
-pytestmark = pytest.mark.unit
+from eventyard.saga.testing import InMemorySagaRuntime, Responder, reject, retry_later
 
 FAST = Backoff(initial=timedelta(seconds=1), maximum=timedelta(seconds=8), jitter=0)
 
@@ -89,12 +87,15 @@ TRIP = SagaDefinition(
 KINDS = ("flight", "hotel", "car")
 
 
+def booked(kind: str) -> Responder:
+    """Books a ``kind`` (a reference made of it and the saga's id)."""
+    return lambda c: {"ref": f"{kind}-{c.saga_id.hex[:4]}"}
+
+
 def runtime_with_all_participants(**overrides: Any) -> InMemorySagaRuntime:
     runtime = InMemorySagaRuntime([TRIP], **overrides)
     for kind in KINDS:
-        runtime.respond(
-            kind, f"Book{kind.title()}", lambda c, k=kind: {"ref": f"{k}-{c.saga_id.hex[:4]}"}
-        )
+        runtime.respond(kind, f"Book{kind.title()}", booked(kind))
         runtime.respond(kind, f"Cancel{kind.title()}", lambda c: None)
     return runtime
 

@@ -44,7 +44,7 @@ def _kind(schema: Any) -> str:
 def default_for(schema: Any) -> Any:
     """A valid default value for ``schema`` (a union's is its first branch's)."""
     kind = _kind(schema)
-    simple = {
+    simple: dict[str, Any] = {
         "null": None,
         "boolean": False,
         "int": 0,

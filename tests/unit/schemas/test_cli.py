@@ -19,8 +19,6 @@ from eventyard.schemas._cli import create_app
 from eventyard.schemas._registry import RegistryClient
 from eventyard.schemas.testing import FakeRegistry
 
-pytestmark = pytest.mark.unit
-
 SUBJECT = "orders.order-created"
 
 

@@ -9,8 +9,6 @@ import pytest
 from eventyard.schemas import CompatibilityLevel, ConfigError
 from eventyard.schemas._config import load_level_config
 
-pytestmark = pytest.mark.unit
-
 
 def test_absent_file_means_confluent_default(tmp_path: Path) -> None:
     assert load_level_config(tmp_path).level_for("anything") is CompatibilityLevel.BACKWARD

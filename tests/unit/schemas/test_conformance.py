@@ -16,8 +16,6 @@ import pytest
 
 from eventyard.schemas import check_compatibility, check_reader_writer
 
-pytestmark = pytest.mark.unit
-
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CONFORMANCE = (
     Path(os.environ.get("EVENTYARD_SHARED_DIR", REPO_ROOT / ".." / "shared")) / "conformance"

@@ -14,8 +14,6 @@ from eventyard.schemas import (
     check_compatibility,
 )
 
-pytestmark = pytest.mark.unit
-
 
 def version(*fields: dict[str, Any]) -> dict[str, Any]:
     return {"type": "record", "name": "Order", "fields": list(fields)}

@@ -9,8 +9,6 @@ import pytest
 
 from eventyard.schemas import SchemaParseError, SchemasError, parse_schema
 
-pytestmark = pytest.mark.unit
-
 
 def test_accepts_text_dict_list_path_and_bare_names(tmp_path: Path) -> None:
     record = {"type": "record", "name": "R", "fields": [{"name": "a", "type": "int"}]}

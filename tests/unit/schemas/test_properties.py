@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from eventyard_schemas_strategies import avro_schemas, record_histories
 from hypothesis import given, settings
 
 from eventyard.schemas import (
@@ -15,8 +13,7 @@ from eventyard.schemas import (
     clear_caches,
     parse_schema,
 )
-
-pytestmark = pytest.mark.unit
+from tests.unit.schemas.strategies import avro_schemas, record_histories
 
 L = CompatibilityLevel
 

@@ -11,8 +11,6 @@ from eventyard.schemas import RegistryRejected, RegistryUnavailable
 from eventyard.schemas._registry import CONTENT_TYPE, RegistryClient
 from eventyard.schemas.testing import FakeRegistry
 
-pytestmark = pytest.mark.unit
-
 V1 = json.dumps({"type": "record", "name": "R", "fields": [{"name": "a", "type": "int"}]})
 V2 = json.dumps(
     {

@@ -8,8 +8,6 @@ import pytest
 
 from eventyard.schemas import IncompatibilityType, check_reader_writer
 
-pytestmark = pytest.mark.unit
-
 T = IncompatibilityType
 
 

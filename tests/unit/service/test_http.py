@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -32,7 +34,7 @@ def test_a_body_over_the_limit_is_413_and_one_under_passes() -> None:
 def test_a_streamed_body_without_length_is_counted() -> None:
     client = TestClient(app(limit=100))
 
-    def chunks() -> object:
+    def chunks() -> Iterator[bytes]:
         yield b'{"a": "'
         yield b"x" * 300
         yield b'"}'

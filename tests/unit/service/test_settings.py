@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from eventyard.service import ConfigurationError, ServiceSettings
+from eventyard.service import ConfigError, ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -33,9 +33,9 @@ def test_missing_settings_name_the_variables(monkeypatch: pytest.MonkeyPatch) ->
     for name in ("EVENTYARD_PG_DSN", "EVENTYARD_ORDER_HISTORY_DSN", "EVENTYARD_KAFKA_BOOTSTRAP"):
         monkeypatch.delenv(name, raising=False)
     settings = Settings()
-    with pytest.raises(ConfigurationError, match=r"EVENTYARD_ORDER_HISTORY_DSN.*EVENTYARD_PG_DSN"):
+    with pytest.raises(ConfigError, match=r"EVENTYARD_ORDER_HISTORY_DSN.*EVENTYARD_PG_DSN"):
         settings.database_dsn()
-    with pytest.raises(ConfigurationError, match="EVENTYARD_KAFKA_BOOTSTRAP"):
+    with pytest.raises(ConfigError, match="EVENTYARD_KAFKA_BOOTSTRAP"):
         settings.bootstrap()
 
 

@@ -10,8 +10,6 @@ from eventyard.stack._process import PidFile
 from eventyard.stack._state import StackState
 from eventyard.stack.cli import app
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no types
 
 from eventyard.stack import InstallFailed, PortSpec, PrerequisiteMissing, Stack, StackSettings
 from eventyard.stack._go import GoBuild, find_go, go_build

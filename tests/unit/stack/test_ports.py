@@ -6,8 +6,6 @@ import pytest
 from eventyard.stack import PortInUse
 from eventyard.stack._ports import choose_port, is_free
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def busy_port() -> Iterator[int]:

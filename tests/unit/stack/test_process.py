@@ -1,14 +1,10 @@
 import json
 import signal
 import sys
-import time
 from pathlib import Path
 
-import pytest
-
 from eventyard.stack._process import PidFile, read_log_tail, spawn
-
-pytestmark = pytest.mark.unit
+from tests.support.eventually import eventually
 
 
 def test_spawned_process_is_tracked_until_killed(tmp_path: Path) -> None:
@@ -38,10 +34,12 @@ def test_kill_group_returns_once_every_process_of_the_group_is_gone(tmp_path: Pa
         "time.sleep(60)"
     )
     pid = spawn([sys.executable, "-c", script], log_path=tmp_path / "p.log", pid_file=pid_file)
-    deadline = time.monotonic() + 10
-    while not children.exists() or not children.read_text():
-        assert time.monotonic() < deadline, "the children did not start"
-        time.sleep(0.05)
+    eventually(
+        lambda: children.exists() and children.read_text(),
+        timeout=10,
+        interval=0.05,
+        description="the children to start",
+    )
     kids = [int(p) for p in children.read_text().split()]
     assert pid_file.kill_group(10)
     for kid in [pid, *kids]:

@@ -2,7 +2,7 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no types
 
 import eventyard.stack
 from eventyard.stack import ConfigError, Endpoints, PrerequisiteMissing, Stack, StackSettings
@@ -10,8 +10,6 @@ from eventyard.stack._containers import COMPOSE_ENDPOINTS, ComposeStack
 from eventyard.stack._install import require_program
 from eventyard.stack._settings import find_project_root
 from eventyard.stack._state import StackState
-
-pytestmark = pytest.mark.unit
 
 
 def test_unknown_component_is_named_with_the_known_ones(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eventyard.cdc import ProjectionRunner, RunnerConfig
-from eventyard.service import ConfigurationError, Runtime, Worker, consumer_config, ensure_topics
+from eventyard.kafka.connect import ConnectClient
+from eventyard.service import ConfigError, Runtime, Worker, consumer_config, ensure_topics
 from eventyard.telemetry import Telemetry
-from eventyard_order_history.adapters.connect import ConnectClient
 from eventyard_order_history.adapters.debezium import (
     ConnectorSpec,
     connector_config,
@@ -54,9 +54,9 @@ def bootstrap(settings: Settings | None = None, *, telemetry: Telemetry | None =
     """The service, nothing started (the runtime's lifespan starts it)."""
     settings = settings or Settings()
     if not settings.connect_url:
-        raise ConfigurationError("no Kafka Connect: set EVENTYARD_CONNECT_URL")
+        raise ConfigError("no Kafka Connect: set EVENTYARD_CONNECT_URL")
     if not settings.pg_dsn:
-        raise ConfigurationError(
+        raise ConfigError(
             "no source PostgreSQL server: set EVENTYARD_PG_DSN (the orders and customers "
             "databases are streamed from it)"
         )

@@ -11,10 +11,11 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
+from eventyard.kafka import Retry
 from eventyard.outbox import InboxConfig, Outbox
 from eventyard.saga import Orchestrator, OrchestratorConfig, SagaAdmin
 from eventyard.service import (
-    ConfigurationError,
+    ConfigError,
     Runtime,
     Worker,
     consumer_config,
@@ -54,11 +55,11 @@ class Orders:
 def bootstrap(settings: Settings | None = None, *, telemetry: Telemetry | None = None) -> Orders:
     """The service for ``settings`` (default: from the environment).
 
-    Raises :class:`ConfigurationError` naming the variable when a setting is missing.
+    Raises :class:`ConfigError` naming the variable when a setting is missing.
     """
     settings = settings or Settings()
     if not settings.registry_url:
-        raise ConfigurationError("no schema registry: set EVENTYARD_REGISTRY_URL")
+        raise ConfigError("no schema registry: set EVENTYARD_REGISTRY_URL")
 
     def workers(runtime: Runtime) -> list[Worker]:
         # Called once booted, when ``orchestrator`` (below) exists.
@@ -69,7 +70,7 @@ def bootstrap(settings: Settings | None = None, *, telemetry: Telemetry | None =
             topics=(orchestrator.reply_topic,),
             table=INBOX,
             poll_timeout=0.05,
-            retry_backoff=0.05,
+            retry=Retry(attempts=5, wait_initial=0.05, wait_max=10.0, wait_jitter=0.0),
             batch_size=200,
         )
         return [

@@ -39,3 +39,4 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, ge=1)
     connect_timeout_s: float = Field(default=5.0, gt=0)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_format: Literal["json", "console"] = "json"

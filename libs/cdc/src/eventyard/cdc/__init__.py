@@ -11,6 +11,7 @@ their source tables.
 - ``eventyard.cdc.testing``: Debezium-shaped records for unit tests.
 """
 
+from eventyard.cdc._context import ApplyContext
 from eventyard.cdc._dead_letters import DEAD_LETTER_HEADERS
 from eventyard.cdc._decoder import Decoder, MessageLike, SchemaLookup
 from eventyard.cdc._events import (
@@ -20,7 +21,6 @@ from eventyard.cdc._events import (
     Heartbeat,
     MessageEvent,
     Op,
-    Position,
     Row,
     SchemaChange,
     Source,
@@ -43,7 +43,8 @@ from eventyard.cdc._exceptions import (
 )
 from eventyard.cdc._mirror import TableMirror, pg_type
 from eventyard.cdc._offsets import BEGINNING, OffsetStore
-from eventyard.cdc._projection import ApplyContext, EventHandler, Projection, TableHandler
+from eventyard.cdc._position import Position
+from eventyard.cdc._projection import EventHandler, Projection, TableHandler
 from eventyard.cdc._registry import RegistrySchemas
 from eventyard.cdc._runner import ProjectionRunner
 from eventyard.cdc._runner_config import (

@@ -1,5 +1,6 @@
-"""Poison records to the dead-letter topic: key, value and headers as they came, plus headers
-saying what failed, where, and in which projection."""
+"""Poison records to the dead-letter topic: key, value and headers as they came, plus the
+``eventyard.dlt.*`` headers of :class:`eventyard.kafka.DeadLetterHeader` saying what failed,
+where, at which stage and in which projection (the consumer)."""
 
 from __future__ import annotations
 
@@ -11,21 +12,16 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from eventyard.cdc._batch import Item
 from eventyard.cdc._exceptions import DeadLetterFailed
+from eventyard.kafka import DeadLetterHeader, dead_letter_headers
 
 __all__ = ["DEAD_LETTER_HEADERS", "DeadLetters", "where"]
 
 _log = structlog.get_logger("eventyard.cdc.runner")
 
-DEAD_LETTER_HEADERS = (
-    "eventyard.error",
-    "eventyard.error.type",
-    "eventyard.error.stage",
-    "eventyard.source.topic",
-    "eventyard.source.partition",
-    "eventyard.source.offset",
-    "eventyard.projection",
-)
-"""Headers added to a dead-lettered record (its own headers, key and value are kept as is)."""
+DEAD_LETTER_HEADERS = tuple(h.value for h in DeadLetterHeader if h != DeadLetterHeader.ATTEMPTS)
+"""Headers added to a dead-lettered record (its own headers, key and value are kept as is): the
+names of :class:`eventyard.kafka.DeadLetterHeader` but ``attempts``, which the runner does not
+count. ``eventyard.kafka.read_dead_letter`` reads them, and the names written before."""
 
 
 def where(message: Message) -> str:
@@ -69,15 +65,14 @@ class DeadLetters:
         for item in poison:
             message = item.message
             headers: list[tuple[str, str | bytes | None]] = list(message.headers() or [])  # type: ignore[arg-type]
-            headers += [
-                ("eventyard.error", str(item.error)[:4000]),
-                ("eventyard.error.type", type(item.error).__name__),
-                ("eventyard.error.stage", item.stage),
-                ("eventyard.source.topic", message.topic() or ""),
-                ("eventyard.source.partition", str(message.partition())),
-                ("eventyard.source.offset", str(message.offset())),
-                ("eventyard.projection", self._projection),
-            ]
+            headers += dead_letter_headers(
+                topic=message.topic() or "",
+                partition=message.partition() or 0,
+                offset=message.offset() or 0,
+                error=item.error,
+                consumer=self._projection,
+                stage=item.stage,
+            )
             producer.produce(
                 self.topic,
                 key=message.key(),

@@ -30,7 +30,6 @@ from eventyard.cdc._events import (
     Heartbeat,
     MessageEvent,
     Op,
-    Position,
     PositionTwin,
     SchemaChange,
     Source,
@@ -42,6 +41,7 @@ from eventyard.cdc._events import (
     TruncateEvent,
 )
 from eventyard.cdc._exceptions import DecodeError, SchemaUnavailable
+from eventyard.cdc._position import Position
 from eventyard.cdc._schema import ConnectSchema, from_avro, from_connect_json
 from eventyard.cdc._semantic import RowPlan, hinted_schema, row_plan
 

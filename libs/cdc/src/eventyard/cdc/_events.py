@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from eventyard.cdc._position import Position
 from eventyard.cdc._schema import ConnectSchema
 
 __all__ = [
@@ -21,7 +22,6 @@ __all__ = [
     "Heartbeat",
     "MessageEvent",
     "Op",
-    "Position",
     "Row",
     "SchemaChange",
     "Source",
@@ -59,18 +59,6 @@ class Op(enum.StrEnum):
     READ = "r"  # a row read by a snapshot
     TRUNCATE = "t"
     MESSAGE = "m"  # a logical decoding message (pg_logical_emit_message)
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where a record sits in Kafka."""
-
-    topic: str
-    partition: int
-    offset: int
-
-    def __str__(self) -> str:
-        return f"{self.topic}[{self.partition}]@{self.offset}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

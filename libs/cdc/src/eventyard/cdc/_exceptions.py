@@ -18,10 +18,7 @@ event there on purpose by raising :class:`DecodeError` or any exception of its o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from eventyard.cdc._events import Position
+from eventyard.cdc._position import Position
 
 __all__ = [
     "CdcError",

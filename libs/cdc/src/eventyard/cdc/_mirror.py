@@ -23,9 +23,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from eventyard.cdc._binary_copy import fits_binary
+from eventyard.cdc._context import ApplyContext
 from eventyard.cdc._events import UNAVAILABLE, ChangeEvent, Op, TableEvent, TruncateEvent
 from eventyard.cdc._exceptions import ConfigError, DecodeError
-from eventyard.cdc._projection import ApplyContext
 from eventyard.cdc._schema import ConnectSchema
 from eventyard.cdc._semantic import JSON
 

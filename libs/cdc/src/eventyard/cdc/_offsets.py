@@ -1,4 +1,9 @@
-"""Consumer offsets stored in PostgreSQL, written in the same transaction as a batch's effects."""
+"""Consumer offsets stored in PostgreSQL, written in the same transaction as a batch's effects.
+
+:class:`OffsetStore` is the projection runner's adapter of the consumed-messages port
+(:class:`eventyard.kafka.ConsumedMessages`, on a psycopg connection in a transaction): a record
+is applied when its offset is below its partition's stored next offset.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,26 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-__all__ = ["BEGINNING", "OffsetStore", "TopicPartitionKey"]
+from eventyard.kafka import ConsumedMessages, TopicPartitionKey, Tracking
 
-TopicPartitionKey = tuple[str, int]
+__all__ = ["BEGINNING", "OffsetStore"]
+
 BEGINNING = -1
 """Stored for a partition nothing was applied from yet: read it from its first offset."""
 
 
-class OffsetStore:
+class OffsetStore(ConsumedMessages[psycopg.Connection[Any]]):
     """One table of ``(projection, topic, partition) -> next_offset``.
 
     ``next_offset`` is the offset of the next record to apply. Rows are created at
     :data:`BEGINNING` when a partition is first assigned, so that every batch can lock them.
+
+    As a :class:`~eventyard.kafka.ConsumedMessages` store (the consumer is the projection,
+    the transaction a connection inside ``conn.transaction()``): :meth:`record` moves the
+    partition's next offset past a record, :meth:`is_applied` compares with it, and
+    :meth:`max_offsets` is the next offsets less one. Records are recognised by position only
+    (``Tracking.message_id`` is not used). The runner itself locks, checks and saves a whole
+    batch's positions at once (:meth:`lock`, :meth:`save`).
     """
 
     def __init__(self, schema: str, table: str) -> None:
@@ -125,3 +138,45 @@ class OffsetStore:
         conn.execute(
             sql.SQL("DELETE FROM {} WHERE projection = %s").format(self.table), (projection,)
         )
+
+    # -- the consumed-messages port
+
+    def record(self, tx: psycopg.Connection[Any], tracking: Tracking) -> bool:
+        """Move the partition's next offset past ``tracking``, in the caller's transaction;
+        False (nothing written) when it is there already."""
+        row = tx.execute(
+            sql.SQL(
+                "INSERT INTO {} AS o (projection, topic, partition, next_offset)"
+                " VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (projection, topic, partition)"
+                " DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()"
+                " WHERE o.next_offset < EXCLUDED.next_offset RETURNING 1"
+            ).format(self.table),
+            (tracking.consumer, tracking.topic, tracking.partition, tracking.offset + 1),
+        ).fetchone()
+        return row is not None
+
+    def is_applied(self, tx: psycopg.Connection[Any], tracking: Tracking) -> bool:
+        """Whether ``tracking``'s offset is below its partition's next offset."""
+        row = tx.execute(
+            sql.SQL(
+                "SELECT next_offset > %s FROM {}"
+                " WHERE projection = %s AND topic = %s AND partition = %s"
+            ).format(self.table),
+            (tracking.offset, tracking.consumer, tracking.topic, tracking.partition),
+        ).fetchone()
+        return bool(row is not None and row[0])
+
+    def max_offsets(
+        self, tx: psycopg.Connection[Any], consumer: str
+    ) -> dict[TopicPartitionKey, int]:
+        """The offset before each partition's next one (partitions still at
+        :data:`BEGINNING` are absent)."""
+        rows = tx.execute(
+            sql.SQL(
+                "SELECT topic, partition, next_offset - 1 FROM {}"
+                " WHERE projection = %s AND next_offset > 0"
+            ).format(self.table),
+            (consumer,),
+        ).fetchall()
+        return {(r[0], r[1]): r[2] for r in rows}

@@ -9,46 +9,17 @@ offsets; they must only write through ``ctx.conn``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-import psycopg
 from psycopg import sql
 
+from eventyard.cdc._context import ApplyContext
 from eventyard.cdc._events import TableEvent
 from eventyard.cdc._exceptions import ConfigError
+from eventyard.cdc._mirror import TableMirror
 
+# ApplyContext lives in _context (below _mirror); it stays importable from here as well.
 __all__ = ["ApplyContext", "EventHandler", "Projection", "TableHandler"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ApplyContext:
-    """What a handler gets besides its events.
-
-    ``conn`` is in the batch's transaction. ``table("orders")`` is the physical table to write:
-    the live one, or its fresh copy while the projection is being rebuilt (``rebuilding``).
-    """
-
-    conn: psycopg.Connection[Any]
-    projection: str
-    schema: str
-    rebuilding: bool = False
-    _tables: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    def table(self, name: str) -> sql.Identifier:
-        """The qualified identifier of the projection's table ``name`` (live or rebuild copy)."""
-        try:
-            return sql.Identifier(self.schema, self._tables[name])
-        except KeyError:
-            raise ConfigError(
-                f"projection {self.projection!r} declares no table {name!r} "
-                f"(declared: {', '.join(sorted(self._tables)) or 'none'})"
-            ) from None
-
-    def physical_name(self, name: str) -> str:
-        """The unqualified physical name behind :meth:`table`."""
-        self.table(name)
-        return self._tables[name]
 
 
 class TableHandler(Protocol):
@@ -126,10 +97,8 @@ class Projection:
         columns: Sequence[str] | Mapping[str, str] | None = None,
         lsn_column: str | None = None,
         add_columns: bool = False,
-    ) -> Any:
+    ) -> TableMirror:
         """Keep table ``into`` equal to ``source_table`` (see :class:`TableMirror`)."""
-        from eventyard.cdc._mirror import TableMirror  # noqa: PLC0415 - _mirror imports this module
-
         if into not in self.tables:
             raise ConfigError(f"mirror target {into!r} is not one of the projection's tables")
         mirror = TableMirror(

@@ -13,9 +13,10 @@ from confluent_kafka import Consumer, TopicPartition
 from psycopg import sql
 
 from eventyard.cdc._batch import Run
-from eventyard.cdc._offsets import OffsetStore, TopicPartitionKey
+from eventyard.cdc._offsets import OffsetStore
 from eventyard.cdc._projection import ApplyContext, Projection
 from eventyard.cdc._runner_config import RunnerConfig
+from eventyard.kafka import TopicPartitionKey
 
 __all__ = ["apply_rebuild_batch", "log_ends", "swap_in"]
 

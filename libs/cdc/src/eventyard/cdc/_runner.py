@@ -36,12 +36,12 @@ from eventyard.cdc._batch import Batch, Item, Run, decode_chunk
 from eventyard.cdc._dead_letters import DeadLetters, where
 from eventyard.cdc._decoder import Decoder
 from eventyard.cdc._exceptions import DeadLetterFailed, ProjectionError, RebuildFailed
-from eventyard.cdc._offsets import BEGINNING, OffsetStore, TopicPartitionKey
+from eventyard.cdc._offsets import BEGINNING, OffsetStore
 from eventyard.cdc._projection import ApplyContext, Projection
 from eventyard.cdc._rebuild import apply_rebuild_batch, log_ends, swap_in
 from eventyard.cdc._runner_config import PartitionLag, RebuildReport, RunnerConfig, RunnerMetrics
 from eventyard.cdc._tracing import ApplyTracing, BatchTrace
-from eventyard.kafka import StaticMemberGuard
+from eventyard.kafka import StaticMemberGuard, TopicPartitionKey
 
 __all__ = ["ProjectionRunner"]
 
@@ -50,6 +50,7 @@ _log = structlog.get_logger("eventyard.cdc.runner")
 _GC_FIRST_THRESHOLD = 50_000  # allocations between the collector's young passes (tune_gc)
 _CHUNKS = 5  # a batch is decoded in this many chunks, each ahead of the one being applied
 _MIN_CHUNK = 500  # ...of at least this many records (smaller batches decode in one go)
+_OUTAGES = (psycopg.OperationalError, DeadLetterFailed)  # a batch is tried again (config.retry)
 
 
 class _Fenced(Exception):
@@ -426,35 +427,41 @@ class ProjectionRunner:
         return self._decoding
 
     def _apply(self, batch: Batch, ends: dict[TopicPartitionKey, int]) -> None:
+        """Apply ``batch`` in one transaction, tried again (``config.retry``) through outages."""
         isolate = False
-        started = time.monotonic()
-        while True:
-            try:
-                self._transaction(batch, ends, isolate=isolate)
-                return
-            except _HandlerFailed:
-                self._reset_handlers()
-                isolate = True
-            except _Fenced as fenced:
-                self._fenced += 1
-                self._reset_handlers()
-                self._positions.update(
-                    {k: v for k, v in fenced.stored.items() if k in self._positions}
-                )
-                _log.warning("batch fenced: stored offsets moved", stored=dict(fenced.stored))
-                self._seek({k: self._positions[k] for k in ends if k in self._positions})
-                return
-            except (psycopg.OperationalError, DeadLetterFailed) as error:
-                self._retries += 1
-                self._reset_handlers()
-                if time.monotonic() - started > self.config.retry_max_s:
-                    raise ProjectionError(f"batch failed for too long: {error}") from error
-                _log.warning("batch failed, retrying", error=str(error))
-                time.sleep(self.config.retry_backoff_s)
-                self._reconnect_if_broken()
-            except BaseException:  # rolled back: what handlers cached about the session may be gone
-                self._reset_handlers()
-                raise
+        try:
+            for attempt in self.config.retry.context(on=_OUTAGES):
+                with attempt:
+                    if attempt.num > 1:
+                        self._reconnect_if_broken()
+                    while True:
+                        try:
+                            self._transaction(batch, ends, isolate=isolate)
+                            return
+                        except _HandlerFailed:
+                            self._reset_handlers()
+                            isolate = True
+                        except _Fenced as fenced:
+                            self._fenced_batch(fenced, ends)
+                            return
+                        except _OUTAGES as error:
+                            self._retries += 1
+                            self._reset_handlers()
+                            _log.warning("batch failed", error=str(error), attempt=attempt.num)
+                            raise
+                        except BaseException:  # rolled back: handlers' session caches may be gone
+                            self._reset_handlers()
+                            raise
+        except _OUTAGES as error:
+            raise ProjectionError(f"batch failed for too long: {error}") from error
+
+    def _fenced_batch(self, fenced: _Fenced, ends: dict[TopicPartitionKey, int]) -> None:
+        """The stored offsets moved (a rebalance or a rebuild): drop the batch, seek to them."""
+        self._fenced += 1
+        self._reset_handlers()
+        self._positions.update({k: v for k, v in fenced.stored.items() if k in self._positions})
+        _log.warning("batch fenced: stored offsets moved", stored=dict(fenced.stored))
+        self._seek({k: self._positions[k] for k in ends if k in self._positions})
 
     def _transaction(
         self, batch: Batch, ends: dict[TopicPartitionKey, int], *, isolate: bool
@@ -580,17 +587,18 @@ class ProjectionRunner:
             _log.warning("database unreachable", error=str(error))
 
     def _with_retry(self, work: Callable[[psycopg.Connection[Any]], Any]) -> Any:
-        started = time.monotonic()
-        while True:
-            try:
-                conn = self._connection()
-                with conn.transaction():
-                    return work(conn)
-            except psycopg.OperationalError as error:
-                if time.monotonic() - started > self.config.retry_max_s:
-                    raise ProjectionError(f"database unreachable: {error}") from error
-                time.sleep(self.config.retry_backoff_s)
-                self._reconnect_if_broken()
+        """``work`` in a transaction, tried again (``config.retry``) while PostgreSQL is away."""
+        try:
+            for attempt in self.config.retry.context(on=psycopg.OperationalError):
+                with attempt:
+                    if attempt.num > 1:
+                        self._reconnect_if_broken()
+                    conn = self._connection()
+                    with conn.transaction():
+                        return work(conn)
+        except psycopg.OperationalError as error:
+            raise ProjectionError(f"database unreachable: {error}") from error
+        raise AssertionError("unreachable: stamina re-raises the last failure")
 
     def _reset_handlers(self) -> None:
         for table in self.projection.source_tables:

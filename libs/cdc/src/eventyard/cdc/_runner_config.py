@@ -3,15 +3,20 @@ metrics, rebuilds): plain values, no I/O."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 from eventyard.cdc._exceptions import ConfigError
-from eventyard.cdc._offsets import TopicPartitionKey
+from eventyard.kafka import Retry, TopicPartitionKey
 
 __all__ = ["PartitionLag", "RebuildReport", "RunnerConfig", "RunnerMetrics"]
+
+# Outages of PostgreSQL: 0.5 s growing to 5 s between tries, for at most two minutes.
+_RETRY = Retry(attempts=None, timeout=120.0, wait_initial=0.5, wait_max=5.0, wait_jitter=0.5)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,6 +26,12 @@ class RunnerConfig:
     Give ``topics`` or a ``topic_pattern`` (a regular expression, e.g. ``r"shop\\.public\\..*"``).
     ``dead_letter_topic``: where poison records go; without one a poison record stops the runner.
     ``schema``: where the projection's tables and the offsets table live.
+    ``retry``: a batch, or a read of the stored offsets, that fails because PostgreSQL is away
+    (or a dead letter could not be written) is tried again, stamina waiting between tries; after
+    ``retry.attempts`` tries or ``retry.timeout`` seconds the runner stops with
+    :class:`ProjectionError` (by default: tries for two minutes). ``retry_backoff_s`` (a fixed
+    pause) and ``retry_max_s`` are the old spellings of ``retry.wait_initial``/``wait_max`` and
+    ``retry.timeout``: accepted for one more release, with a :class:`DeprecationWarning`.
     ``tune_gc``: :meth:`ProjectionRunner.start` tunes the process's cyclic garbage collector
     for batches of many short-lived objects. It calls :func:`gc.freeze`, so the collector's
     passes skip everything alive at start (the application's modules and objects), and raises
@@ -48,13 +59,15 @@ class RunnerConfig:
     poll_timeout_s: float = 0.2
     consumer_config: Mapping[str, Any] = field(default_factory=dict)
     producer_config: Mapping[str, Any] = field(default_factory=dict)
-    retry_backoff_s: float = 0.5
-    retry_max_s: float = 120.0
+    retry: Retry = _RETRY
     lag_samples: int = 200_000
     tune_gc: bool = True
     trace_context_column: str | None = None
+    retry_backoff_s: InitVar[float | None] = None
+    retry_max_s: InitVar[float | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, retry_backoff_s: float | None, retry_max_s: float | None) -> None:
+        self._map_deprecated(retry_backoff_s, retry_max_s)
         if bool(self.topics) == bool(self.topic_pattern):
             raise ConfigError("give either topics or topic_pattern")
         if self.batch_size < 1:
@@ -64,6 +77,29 @@ class RunnerConfig:
                 re.compile(self.topic_pattern)
             except re.error as error:
                 raise ConfigError(f"topic_pattern {self.topic_pattern!r}: {error}") from None
+
+    def _map_deprecated(self, retry_backoff_s: float | None, retry_max_s: float | None) -> None:
+        """The old ``retry_backoff_s`` and ``retry_max_s`` onto ``retry``, with a warning."""
+        old: list[str] = []
+        changes: dict[str, Any] = {}
+        if retry_backoff_s is not None:  # a fixed pause
+            old.append("retry_backoff_s")
+            changes.update(wait_initial=retry_backoff_s, wait_max=retry_backoff_s, wait_jitter=0.0)
+        if retry_max_s is not None:
+            old.append("retry_max_s")
+            changes.update(timeout=retry_max_s)
+        if not old:
+            return
+        warnings.warn(
+            f"RunnerConfig({', '.join(old)}) is deprecated: use "
+            f"retry=Retry({', '.join(f'{k}=...' for k in changes)})",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        try:
+            object.__setattr__(self, "retry", dataclasses.replace(self.retry, **changes))
+        except ValueError as error:
+            raise ConfigError(f"RunnerConfig: {error}") from None
 
     def consumer_settings(self, group_id: str | None = None) -> dict[str, Any]:
         """The confluent-kafka consumer configuration the runner uses."""

@@ -9,6 +9,7 @@ and apply them exactly once with an inbox (:class:`InboxConsumer`). Fakes for un
 from eventyard.outbox._debezium import DebeziumConnector
 from eventyard.outbox._exceptions import (
     BrokerUnavailable,
+    ConfigError,
     ConfigurationError,
     ConnectorError,
     HandlerOutcome,
@@ -29,6 +30,7 @@ from eventyard.outbox._inbox import (
     InboxStats,
     dead_letter_headers,
 )
+from eventyard.outbox._inbox_store import InboxStore
 from eventyard.outbox._kafka import KafkaSink, producer_config
 from eventyard.outbox._model import (
     CONTENT_TYPE_AVRO,
@@ -82,6 +84,7 @@ __all__ = [
     "BrokerUnavailable",
     "BytesSerializer",
     "Cleanup",
+    "ConfigError",
     "ConfigurationError",
     "ConnectorError",
     "DebeziumConnector",
@@ -92,6 +95,7 @@ __all__ = [
     "InboxConfig",
     "InboxConsumer",
     "InboxStats",
+    "InboxStore",
     "InboxTable",
     "InvalidEvent",
     "JsonSerializer",

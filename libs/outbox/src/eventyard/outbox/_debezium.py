@@ -12,15 +12,17 @@ WAL back.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
 
-import httpx
-import psycopg
-
-from eventyard.outbox._exceptions import ConfigurationError, ConnectorError
+from eventyard.kafka.connect import (
+    ConnectClient,
+    ConnectError,
+    postgres_connector_config,
+    slot_name_for,
+)
+from eventyard.outbox._exceptions import ConfigError, ConnectorError
 from eventyard.outbox._model import (
     HEADER_AGGREGATE_TYPE,
     HEADER_CONTENT_TYPE,
@@ -38,6 +40,27 @@ _NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 #: Columns the relay uses and the EventRouter does not need.
 _RELAY_COLUMNS = ("seq", "vpart", "published_at", "failed_at", "error", "created_at")
+
+#: Key = ``aggregateid`` as a plain string, value = ``payload`` bytes as they are, headers as text.
+_PASS_THROUGH_CONVERTERS: Mapping[str, str] = MappingProxyType(
+    {
+        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+        "value.converter": "io.debezium.converters.BinaryDataConverter",
+        "value.converter.delegate.converter.type": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.delegate.converter.type.schemas.enable": "false",
+        "header.converter": "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+    }
+)
+
+#: Outbox columns put in Kafka headers by the EventRouter (``id`` it puts there itself).
+_HEADER_COLUMNS = (
+    ("type", HEADER_EVENT_TYPE),
+    ("aggregatetype", HEADER_AGGREGATE_TYPE),
+    ("contenttype", HEADER_CONTENT_TYPE),
+    ("traceparent", HEADER_TRACEPARENT),
+    ("tracestate", HEADER_TRACESTATE),
+    ("headers", HEADER_EXTRA),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,17 +88,17 @@ class DebeziumConnector:
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
-            raise ConfigurationError(f"connector name {self.name!r}: letters, digits, '._-' only")
+            raise ConfigError(f"connector name {self.name!r}: letters, digits, '._-' only")
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.topic_prefix):
-            raise ConfigurationError(f"topic prefix {self.topic_prefix!r} is not a topic name part")
+            raise ConfigError(f"topic prefix {self.topic_prefix!r} is not a topic name part")
         for value, what in ((self.slot, "slot"), (self.publication, "publication")):
             if value is not None and not re.fullmatch(r"[a-z0-9_]{1,63}", value):
-                raise ConfigurationError(f"{what} name {value!r}: lower-case letters, digits, '_'")
+                raise ConfigError(f"{what} name {value!r}: lower-case letters, digits, '_'")
 
     @property
     def slot_name(self) -> str:
         """The replication slot (PostgreSQL allows ``[a-z0-9_]``)."""
-        return self.slot or re.sub(r"[^a-z0-9_]", "_", self.name.lower())[:63]
+        return self.slot or slot_name_for(self.name)
 
     @property
     def publication_name(self) -> str:
@@ -88,49 +111,38 @@ class DebeziumConnector:
         return f"{self.topic_prefix}.{self.table.schema}.{self.table.name}"
 
     def config(self) -> dict[str, str]:
-        """The connector config, as ``PUT /connectors/<name>/config`` takes it."""
-        info = psycopg.conninfo.conninfo_to_dict(self.dsn)
+        """The connector config, as ``PUT /connectors/<name>/config`` takes it: the shared
+        PostgreSQL connector config (:mod:`eventyard.kafka.connect`) with the EventRouter's keys
+        on top, then ``extra``."""
         t = self.table
         tables = [f"{t.schema}.{t.name}"]
-        placement = ",".join(
-            f"{column}:header:{header}"
-            for column, header in (
-                ("type", HEADER_EVENT_TYPE),
-                ("aggregatetype", HEADER_AGGREGATE_TYPE),
-                ("contenttype", HEADER_CONTENT_TYPE),
-                ("traceparent", HEADER_TRACEPARENT),
-                ("tracestate", HEADER_TRACESTATE),
-                ("headers", HEADER_EXTRA),
-            )
+        if self.heartbeat_table:
+            tables.append(f"{t.schema}.{t.heartbeat_table}")
+        config = postgres_connector_config(
+            dsn=self.dsn,
+            slot=self.slot_name,
+            publication=self.publication_name,
+            tables=tables,
+            topic_prefix=self.topic_prefix,
+            snapshot_mode="no_data",
+            converters=_PASS_THROUGH_CONVERTERS,
+            heartbeat_interval_ms=self.heartbeat_interval_ms,
+            poll_interval_ms=self.poll_interval_ms,
+            topic_partitions=self.topic_partitions,
+            topic_replication_factor=self.topic_replication_factor,
         )
-        config: dict[str, str] = {
-            "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-            "tasks.max": "1",
-            "database.hostname": str(info.get("host") or "127.0.0.1"),
-            "database.port": str(info.get("port") or 5432),
-            "database.user": str(info.get("user") or "postgres"),
-            "database.password": str(info.get("password") or ""),
-            "database.dbname": str(info.get("dbname") or "postgres"),
-            "topic.prefix": self.topic_prefix,
-            "plugin.name": "pgoutput",
-            "slot.name": self.slot_name,
-            "publication.name": self.publication_name,
-            "publication.autocreate.mode": "filtered",
-            "snapshot.mode": "no_data",
+        config.update(self._event_router_keys())
+        config.update(self.extra)
+        return config
+
+    def _event_router_keys(self) -> dict[str, str]:
+        """The outbox's own keys: the EventRouter applied to the outbox table's records only,
+        the relay's columns left out, no tombstones, and the heartbeat table's upsert."""
+        t = self.table
+        keys = {
             "tombstones.on.delete": "false",
             "extended.headers.enabled": "false",
-            "poll.interval.ms": str(self.poll_interval_ms),
-            "heartbeat.interval.ms": str(self.heartbeat_interval_ms),
             "column.exclude.list": ",".join(f"{t.schema}.{t.name}.{c}" for c in _RELAY_COLUMNS),
-            "topic.creation.default.replication.factor": str(self.topic_replication_factor),
-            "topic.creation.default.partitions": str(self.topic_partitions),
-            "key.converter": "org.apache.kafka.connect.storage.StringConverter",
-            "value.converter": "io.debezium.converters.BinaryDataConverter",
-            "value.converter.delegate.converter.type": (
-                "org.apache.kafka.connect.json.JsonConverter"
-            ),
-            "value.converter.delegate.converter.type.schemas.enable": "false",
-            "header.converter": "org.apache.kafka.connect.storage.SimpleHeaderConverter",
             "transforms": "outbox",
             "transforms.outbox.type": "io.debezium.transforms.outbox.EventRouter",
             "transforms.outbox.predicate": "isOutboxTable",
@@ -139,7 +151,9 @@ class DebeziumConnector:
             "transforms.outbox.table.field.event.payload": "payload",
             "transforms.outbox.route.by.field": "aggregatetype",
             "transforms.outbox.route.topic.replacement": self.router.debezium_replacement,
-            "transforms.outbox.table.fields.additional.placement": placement,
+            "transforms.outbox.table.fields.additional.placement": ",".join(
+                f"{column}:header:{header}" for column, header in _HEADER_COLUMNS
+            ),
             "predicates": "isOutboxTable",
             "predicates.isOutboxTable.type": (
                 "org.apache.kafka.connect.transforms.predicates.TopicNameMatches"
@@ -148,61 +162,28 @@ class DebeziumConnector:
         }
         if self.heartbeat_table:
             heartbeat = f'"{t.schema}"."{t.heartbeat_table}"'
-            tables.append(f"{t.schema}.{t.heartbeat_table}")
             # Identifiers come from OutboxTable, which admits plain identifiers only.
             upsert = "INSERT INTO {} (id, beat_at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE"
-            config["heartbeat.action.query"] = (
+            keys["heartbeat.action.query"] = (
                 upsert.format(heartbeat) + " SET beat_at = excluded.beat_at"
             )
-        config["table.include.list"] = ",".join(re.escape(name) for name in tables)
-        config.update(self.extra)
-        return config
+        return keys
 
     # ---------------------------------------------------------------- Connect REST
 
     def register(self, connect_url: str, *, timeout_s: float = 90.0) -> None:
         """Create or update the connector on a Connect worker, and wait until it runs."""
-        with httpx.Client(base_url=connect_url, timeout=30.0) as http:
-            try:
-                response = http.put(f"/connectors/{self.name}/config", json=self.config())
-            except httpx.HTTPError as error:
-                raise ConnectorError(f"Kafka Connect at {connect_url}: {error}") from error
-            if response.status_code not in {200, 201}:
-                raise ConnectorError(
-                    f"Kafka Connect refused connector {self.name}: "
-                    f"{response.status_code} {response.text}"
-                )
-            self._wait_running(http, timeout_s)
-
-    def _wait_running(self, http: httpx.Client, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        last: dict[str, Any] | None = None
-        while time.monotonic() < deadline:
-            try:
-                response = http.get(f"/connectors/{self.name}/status")
-                last = response.json() if response.status_code == 200 else None
-            except (httpx.HTTPError, ValueError):
-                last = None  # the worker may be restarting
-            if last is not None:
-                tasks = last.get("tasks", [])
-                states = {task.get("state") for task in tasks}
-                if "FAILED" in states or last.get("connector", {}).get("state") == "FAILED":
-                    traces = [task.get("trace", "") for task in tasks]
-                    raise ConnectorError(f"connector {self.name} failed: {traces or last}")
-                if last.get("connector", {}).get("state") == "RUNNING" and states == {"RUNNING"}:
-                    return
-            time.sleep(0.5)
-        raise ConnectorError(f"connector {self.name} not running after {timeout_s:.0f} s: {last}")
+        try:
+            with ConnectClient(connect_url) as connect:
+                connect.put(self.name, self.config())
+                connect.wait_running(self.name, timeout_s)
+        except ConnectError as error:
+            raise ConnectorError(str(error)) from error
 
     def unregister(self, connect_url: str) -> None:
         """Delete the connector (its replication slot stays; drop it once nothing uses it)."""
-        with httpx.Client(base_url=connect_url, timeout=30.0) as http:
-            try:
-                response = http.delete(f"/connectors/{self.name}")
-            except httpx.HTTPError as error:
-                raise ConnectorError(f"Kafka Connect at {connect_url}: {error}") from error
-            if response.status_code not in {204, 404}:
-                raise ConnectorError(
-                    f"could not delete connector {self.name}: "
-                    f"{response.status_code} {response.text}"
-                )
+        try:
+            with ConnectClient(connect_url) as connect:
+                connect.delete(self.name)
+        except ConnectError as error:
+            raise ConnectorError(str(error)) from error

@@ -3,7 +3,7 @@
 ::
 
     OutboxError
-    ├── ConfigurationError     permanent  a table name, template or setting is wrong
+    ├── ConfigError            permanent  a table name, template or setting is wrong
     ├── PublishError           permanent  publish() refused the event; nothing was written
     │   ├── InvalidEvent                  empty aggregate id; aggregate type unfit for a topic
     │   ├── SerializationError            the payload could not be serialized (names the event)
@@ -18,6 +18,9 @@
 
 ``error.retryable`` says which side of the line an error is on: a relay or consumer backs off
 and tries again on a retryable error, and never retries a permanent one.
+
+``ConfigurationError`` is the old name of :class:`ConfigError` (the same class), kept for one
+release; every Eventyard library calls its configuration error ``ConfigError``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import ClassVar
 
 __all__ = [
     "BrokerUnavailable",
+    "ConfigError",
     "ConfigurationError",
     "ConnectorError",
     "HandlerOutcome",
@@ -47,8 +51,12 @@ class OutboxError(Exception):
     retryable: ClassVar[bool] = False
 
 
-class ConfigurationError(OutboxError, ValueError):
+class ConfigError(OutboxError, ValueError):
     """A table name, topic template, serializer or setting is wrong; fix the configuration."""
+
+
+ConfigurationError = ConfigError
+"""Deprecated: the old name of :class:`ConfigError`, kept for one release."""
 
 
 class PublishError(OutboxError):

@@ -3,7 +3,7 @@
 For each message, one database transaction records the message id in the inbox table and runs
 the handler; a repeat of the id finds the row and is skipped. The offset is stored for commit
 only after that transaction committed, so a crash in between redelivers the message and the
-inbox skips it. A handler that keeps failing (``max_attempts``, counted in the inbox table so
+inbox skips it. A handler that keeps failing (``retry.attempts``, counted in the inbox table so
 restarts do not reset it) sends the message to a dead-letter topic, with error headers, and the
 consumer goes on. Outages (the database away, :class:`RetryLater`) pause the partition and retry
 without counting an attempt. Every message is handled in a ``process <topic>`` CONSUMER span
@@ -13,24 +13,26 @@ whose parent is the publisher's span, read from the ``traceparent`` header.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import threading
 import time
-import traceback
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import InitVar, dataclass, field
+from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from opentelemetry.trace import Status, StatusCode, TracerProvider
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from eventyard.kafka import StaticMemberGuard
-from eventyard.outbox._exceptions import ConfigurationError, RejectMessage, RetryLater
+from eventyard.kafka import Retry, StaticMemberGuard, Tracking
+from eventyard.kafka import dead_letter_headers as kafka_dead_letter_headers
+from eventyard.outbox._exceptions import ConfigError, RejectMessage, RetryLater
+from eventyard.outbox._inbox_store import InboxStore
 from eventyard.outbox._model import (
     HEADER_AGGREGATE_TYPE,
     HEADER_CONTENT_TYPE,
@@ -46,30 +48,16 @@ _log = structlog.get_logger("eventyard.outbox.inbox")
 
 Handler = Callable[[Session, "InboundMessage"], None]
 
-# Statement templates; ``{t}`` is the inbox table's quoted, validated name.
-_CLAIM = (
-    "INSERT INTO {t} (consumer, message_id, state, topic, kafka_partition, kafka_offset) "
-    "VALUES (:consumer, :id, 'applied', :topic, :partition, :offset) "
-    "ON CONFLICT (consumer, message_id) DO UPDATE SET state = 'applied', "
-    "received_at = now(), last_error = NULL "
-    "WHERE {t}.state = 'failing' RETURNING attempts"
-)
-_FAIL = (
-    "INSERT INTO {t} (consumer, message_id, state, attempts, last_error, topic, "
-    "kafka_partition, kafka_offset) "
-    "VALUES (:consumer, :id, 'failing', 1, :error, :topic, :partition, :offset) "
-    "ON CONFLICT (consumer, message_id) DO UPDATE SET attempts = "
-    "{t}.attempts + 1, last_error = excluded.last_error, received_at = now() "
-    "WHERE {t}.state = 'failing' RETURNING attempts"
-)
-_DEAD = (
-    "INSERT INTO {t} (consumer, message_id, state, attempts, last_error, topic, "
-    "kafka_partition, kafka_offset) "
-    "VALUES (:consumer, :id, 'dead', :attempts, :error, :topic, :partition, :offset) "
-    "ON CONFLICT (consumer, message_id) DO UPDATE SET state = 'dead', "
-    "attempts = excluded.attempts, last_error = excluded.last_error"
-)
-_EXPIRE = "DELETE FROM {t} WHERE consumer = :consumer AND received_at < now() - :retention"
+# 5 tries; waits of 0.2, 0.4, 0.8 ... seconds, at most 10 s. Attempts are counted in the inbox
+# table, across restarts, so no time limit applies.
+_RETRY = Retry(attempts=5, timeout=None, wait_initial=0.2, wait_max=10.0, wait_jitter=0.0)
+
+# The settings InboxConfig had before ``retry``, and the Retry field each one became.
+_DEPRECATED = {
+    "max_attempts": "attempts",
+    "retry_backoff": "wait_initial",
+    "retry_backoff_max": "wait_max",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,28 +65,58 @@ class InboxConfig:
     """How an inbox consumer runs.
 
     ``name`` identifies the consumer in the inbox table (one table can serve many consumers).
-    ``dead_letter_topic`` may use ``{topic}``. Inbox rows older than ``retention`` are deleted
-    every ``cleanup_interval`` seconds: a repeat arriving later than that is applied again, so
-    keep ``retention`` longer than any redelivery can take.
+    ``retry``: a message whose handler raises is tried ``retry.attempts`` times in all (counted
+    in the inbox table, so restarts do not reset the count; None: until it succeeds), its
+    partition paused for ``retry.delay(n)`` seconds after failure ``n``, and then goes to
+    ``dead_letter_topic`` (which may use ``{topic}``). Outages and :class:`RetryLater` wait
+    ``retry.delay(1)`` and use up no attempt; ``retry.timeout`` is not used. Inbox rows older
+    than ``retention`` are deleted every ``cleanup_interval`` seconds: a repeat arriving later
+    than that is applied again, so keep ``retention`` longer than any redelivery can take.
+
+    ``max_attempts``, ``retry_backoff`` and ``retry_backoff_max`` are the old spellings of
+    ``retry.attempts``, ``retry.wait_initial`` and ``retry.wait_max``: accepted for one more
+    release (they override those fields of ``retry``), with a :class:`DeprecationWarning`.
     """
 
     name: str
     topics: tuple[str, ...]
     table: InboxTable = field(default_factory=InboxTable)
-    max_attempts: int = 5
-    retry_backoff: float = 0.2
-    retry_backoff_max: float = 10.0
+    retry: Retry = _RETRY
     dead_letter_topic: str = "{topic}.dlt"
     retention: timedelta = timedelta(days=7)
     cleanup_interval: float = 300.0
     poll_timeout: float = 0.5
     batch_size: int = 100
+    max_attempts: InitVar[int | None] = None
+    retry_backoff: InitVar[float | None] = None
+    retry_backoff_max: InitVar[float | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(
+        self,
+        max_attempts: int | None,
+        retry_backoff: float | None,
+        retry_backoff_max: float | None,
+    ) -> None:
         if not self.topics:
-            raise ConfigurationError("an inbox consumer needs at least one topic")
-        if self.max_attempts < 1:
-            raise ConfigurationError(f"max_attempts must be at least 1, not {self.max_attempts}")
+            raise ConfigError("an inbox consumer needs at least one topic")
+        given = {
+            "max_attempts": max_attempts,
+            "retry_backoff": retry_backoff,
+            "retry_backoff_max": retry_backoff_max,
+        }
+        old = {name: value for name, value in given.items() if value is not None}
+        if old:
+            fields = ", ".join(f"{_DEPRECATED[name]}=..." for name in old)
+            warnings.warn(
+                f"InboxConfig({', '.join(old)}) is deprecated: use retry=Retry({fields})",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            changes: dict[str, Any] = {_DEPRECATED[name]: value for name, value in old.items()}
+            try:
+                object.__setattr__(self, "retry", dataclasses.replace(self.retry, **changes))
+            except ValueError as error:
+                raise ConfigError(f"InboxConfig: {error}") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,22 +196,20 @@ class InboxStats:
 def dead_letter_headers(
     message: InboundMessage, error: BaseException, *, attempts: int, consumer: str
 ) -> list[tuple[str, str | bytes | None]]:
-    """The original headers plus ``eventyard.dlt.*``: exception, attempts, where it came from."""
+    """The message's own headers (but null ones), then the ``eventyard.dlt.*`` headers of
+    :func:`eventyard.kafka.dead_letter_headers`: what failed, where, after how many attempts."""
     headers: list[tuple[str, str | bytes | None]] = [
         (k, v.encode()) for k, v in message.headers.items() if v is not None
     ]
-    details = {
-        "exception": f"{type(error).__name__}: {error}"[:4000],
-        "exception.type": f"{type(error).__module__}.{type(error).__qualname__}",
-        "exception.stacktrace": "".join(traceback.format_exception(error))[-8000:],
-        "attempts": str(attempts),
-        "original.topic": message.topic,
-        "original.partition": str(message.partition),
-        "original.offset": str(message.offset),
-        "consumer": consumer,
-        "failed.at": datetime.now(UTC).isoformat(),
-    }
-    return headers + [(f"eventyard.dlt.{k}", v.encode()) for k, v in details.items()]
+    return headers + kafka_dead_letter_headers(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        error=error,
+        consumer=consumer,
+        attempts=attempts,
+        stage="handle",
+    )
 
 
 def _is_outage(error: BaseException) -> bool:
@@ -211,6 +227,8 @@ class InboxConsumer:
     ``kafka`` is the confluent-kafka consumer config (``bootstrap.servers``, ``group.id``, ...);
     offset storing and committing are managed here. ``sessions`` makes SQLAlchemy sessions (a
     ``sessionmaker``) on the database holding the inbox table and the handler's data.
+    ``store`` is the :class:`InboxStore` on ``config.table``, through which the inbox records
+    the messages it applied (:class:`eventyard.kafka.ConsumedMessages`).
     """
 
     def __init__(
@@ -224,7 +242,7 @@ class InboxConsumer:
     ) -> None:
         for required in ("bootstrap.servers", "group.id"):
             if required not in kafka:
-                raise ConfigurationError(f"the inbox consumer's Kafka config needs {required!r}")
+                raise ConfigError(f"the inbox consumer's Kafka config needs {required!r}")
         self.config = config
         self.stats = InboxStats()
         self._sessions = sessions
@@ -253,12 +271,7 @@ class InboxConsumer:
         # A static member checks after each assignment that its group holds every partition.
         self._guard = StaticMemberGuard.for_consumer(consumer_conf, topics=config.topics)
         self._subscribe()
-        # The table name comes from InboxTable, which admits plain identifiers only.
-        t = config.table.qualified
-        self._claim = sa.text(_CLAIM.format(t=t))
-        self._fail = sa.text(_FAIL.format(t=t))
-        self._dead = sa.text(_DEAD.format(t=t))
-        self._expire = sa.text(_EXPIRE.format(t=t))
+        self.store = InboxStore(config.table)
 
     # ---------------------------------------------------------------- running
 
@@ -351,50 +364,49 @@ class InboxConsumer:
         attempts = self._record_failure(inbound, error)
         if attempts is None:  # the database is away too
             return self._retry(message, inbound, error, attempts=0)
-        if attempts >= self.config.max_attempts:
+        if self.config.retry.gives_up_after(attempts):
             return self._dead_letter(message, inbound, error, attempts)
         return self._retry(message, inbound, error, attempts=attempts)
 
     def _apply(self, inbound: InboundMessage) -> bool:
         """One transaction: claim the id and run the handler. False for a repeat (skipped)."""
         with self._sessions() as session, session.begin():
-            claimed = session.execute(self._claim, self._params(inbound)).first()
-            if claimed is None:
+            if not self.store.record(session, self._tracking(inbound)):
                 self.stats.duplicates += 1
                 return False
             self._handler(session, inbound)
         self.stats.applied += 1
         return True
 
-    def _params(self, inbound: InboundMessage) -> dict[str, Any]:
-        return {
-            "consumer": self.config.name,
-            "id": inbound.id,
-            "topic": inbound.topic,
-            "partition": inbound.partition,
-            "offset": inbound.offset,
-        }
+    def _tracking(self, inbound: InboundMessage) -> Tracking:
+        return Tracking(
+            consumer=self.config.name,
+            topic=inbound.topic,
+            partition=inbound.partition,
+            offset=inbound.offset,
+            message_id=inbound.id,
+        )
 
     def _record_failure(self, inbound: InboundMessage, error: BaseException) -> int | None:
         try:
             with self._sessions() as session, session.begin():
-                row = session.execute(
-                    self._fail,
-                    {**self._params(inbound), "error": f"{type(error).__name__}: {error}"},
-                ).first()
+                attempts = self.store.record_failure(
+                    session, self._tracking(inbound), error=f"{type(error).__name__}: {error}"
+                )
         except Exception as failure:
             if _is_outage(failure):
                 return None
             raise
-        return self.config.max_attempts if row is None else int(row[0])
+        if attempts is not None:
+            return attempts
+        # The row is no longer failing (dead-lettered or applied meanwhile): the last try.
+        return self.config.retry.attempts or 1
 
     def _retry(
         self, message: Message, inbound: InboundMessage, error: BaseException, *, attempts: int
     ) -> bool:
         self.stats.retries += 1
-        delay = min(
-            self.config.retry_backoff * 2 ** max(attempts - 1, 0), self.config.retry_backoff_max
-        )
+        delay = self.config.retry.delay(max(attempts, 1))
         self._log.warning(
             "message failed; retrying",
             message_id=inbound.id,
@@ -436,7 +448,7 @@ class InboxConsumer:
                         return False  # not stored: the message comes back after a restart
             if delivered[-1] is not None:
                 self._log.warning("dead-letter send failed; retrying", error=str(delivered[-1]))
-                time.sleep(self.config.retry_backoff)
+                time.sleep(self.config.retry.wait_initial)
         self.stats.dead_lettered += 1
         self._log.error(
             "message dead-lettered",
@@ -449,9 +461,8 @@ class InboxConsumer:
         )
         try:
             with self._sessions() as session, session.begin():
-                session.execute(
-                    self._dead,
-                    {**self._params(inbound), "attempts": attempts, "error": str(error)[:2000]},
+                self.store.record_dead(
+                    session, self._tracking(inbound), attempts=attempts, error=str(error)[:2000]
                 )
         except Exception as failure:
             if not _is_outage(failure):
@@ -505,13 +516,10 @@ class InboxConsumer:
         self._next_cleanup = now + self.config.cleanup_interval
         try:
             with self._sessions() as session, session.begin():
-                result = session.execute(
-                    self._expire, {"consumer": self.config.name, "retention": self.config.retention}
-                )
-            removed = getattr(result, "rowcount", 0)
+                removed = self.store.expire(session, self.config.name, self.config.retention)
             if removed:
                 self._log.info("expired inbox rows", rows=removed)
         except Exception as error:
             if not _is_outage(error):
                 raise
-            self._next_cleanup = now + self.config.retry_backoff_max
+            self._next_cleanup = now + self.config.retry.wait_max

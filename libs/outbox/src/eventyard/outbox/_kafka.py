@@ -23,7 +23,7 @@ from typing import Any, Final
 import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from eventyard.outbox._exceptions import BrokerUnavailable, ConfigurationError
+from eventyard.outbox._exceptions import BrokerUnavailable, ConfigError
 from eventyard.outbox._model import OutgoingMessage, SendReport
 from eventyard.outbox._ports import MessageSink
 
@@ -93,7 +93,7 @@ def producer_config(
     for key, value in _FIXED.items():
         for alias in {key, "delivery.timeout.ms" if key == "message.timeout.ms" else key}:
             if alias in extra and str(extra[alias]).lower() != str(value).lower():
-                raise ConfigurationError(
+                raise ConfigError(
                     f"producer setting {alias}={extra[alias]!r} is not allowed: the relay's "
                     f"ordering depends on {key}={value}"
                 )
@@ -124,7 +124,7 @@ class KafkaSink(MessageSink):
         try:
             self._producer = Producer(conf)
         except KafkaException as error:
-            raise ConfigurationError(f"Kafka producer settings: {error}") from error
+            raise ConfigError(f"Kafka producer settings: {error}") from error
 
     def _on_error(self, error: KafkaError) -> None:
         if error.fatal():

@@ -34,7 +34,7 @@ import structlog
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from eventyard.outbox._exceptions import ConfigurationError, StoreUnavailable
+from eventyard.outbox._exceptions import ConfigError, StoreUnavailable
 from eventyard.outbox._model import OutboxRow
 from eventyard.outbox._ports import Backlog, Cleanup, Horizon, OutboxStore, StoreSession
 from eventyard.outbox._schema import (
@@ -60,7 +60,7 @@ def _translated(what: str) -> Iterator[None]:
     try:
         yield
     except (pg_errors.UndefinedTable, pg_errors.UndefinedFunction) as error:
-        raise ConfigurationError(
+        raise ConfigError(
             f"{what}: {error.diag.message_primary}; create the outbox first "
             "(eventyard-outbox migrate, or create_outbox_schema in a migration)"
         ) from error
@@ -158,17 +158,17 @@ class PostgresSession(StoreSession):
                 "eventyard.outbox"
             ]
         except (KeyError, ValueError, TypeError) as error:
-            raise ConfigurationError(
+            raise ConfigError(
                 f"{self._table.qualified} was not made by eventyard.outbox (no table comment)"
             ) from error
         if meta.get("version", 0) < SCHEMA_VERSION:
-            raise ConfigurationError(
+            raise ConfigError(
                 f"{self._table.qualified} was made by an older eventyard.outbox (schema version "
                 f"{meta.get('version')}, this relay needs {SCHEMA_VERSION}): run "
                 "create_outbox_schema again (it is idempotent) to bring its functions up to date"
             )
         if meta.get("partitions") != self._table.partitions:
-            raise ConfigurationError(
+            raise ConfigError(
                 f"{self._table.qualified} has {meta.get('partitions')} partitions, but the relay "
                 f"is configured with {self._table.partitions}"
             )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import TableClause
 
 from eventyard.outbox._exceptions import (
-    ConfigurationError,
+    ConfigError,
     InvalidEvent,
     PayloadTooLarge,
     SerializationError,
@@ -116,7 +116,7 @@ class Outbox:
 
     def __post_init__(self) -> None:
         if self.max_message_bytes < 1024:
-            raise ConfigurationError(
+            raise ConfigError(
                 f"max_message_bytes must be at least 1024, not {self.max_message_bytes}"
             )
 

@@ -12,20 +12,23 @@ producer, and it releases a partition only between batches (after the acks).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import threading
 import time
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 import structlog
 
+from eventyard.kafka import Retry
 from eventyard.outbox._assignment import plan
-from eventyard.outbox._exceptions import BrokerUnavailable, ConfigurationError, RetryableError
+from eventyard.outbox._exceptions import BrokerUnavailable, ConfigError, RetryableError
 from eventyard.outbox._model import (
     HEADER_AGGREGATE_TYPE,
     HEADER_CONTENT_TYPE,
@@ -51,6 +54,10 @@ def _default_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
+# Outages are waited out for as long as they last: 0.1 s doubling to 5 s between tries.
+_RETRY = Retry(attempts=None, timeout=None, wait_initial=0.1, wait_max=5.0, wait_jitter=0.0)
+
+
 @dataclass(frozen=True, kw_only=True)
 class RelayConfig:
     """How a relay runs. Intervals are in seconds.
@@ -60,7 +67,11 @@ class RelayConfig:
     ``poll_interval``; a NOTIFY ends it early);
     ``shutdown_grace`` how long ``stop()`` lets in-flight batches collect their acks before the
     rest is returned (left unmarked, sent again later). ``batches_in_flight`` batches may wait
-    for acknowledgements while the next is read (1 turns the pipeline off).
+    for acknowledgements while the next is read (1 turns the pipeline off). ``retry``: after the
+    ``n``-th failed iteration in a row (PostgreSQL or Kafka away) the relay waits
+    ``retry.delay(n)``; it never gives up, so ``retry.attempts`` and ``retry.timeout`` are not
+    used. ``retry_initial`` and ``retry_max`` are the old spellings of ``retry.wait_initial`` and
+    ``retry.wait_max``: accepted for one more release, with a :class:`DeprecationWarning`.
     """
 
     name: str = field(default_factory=_default_name)
@@ -73,10 +84,29 @@ class RelayConfig:
     backlog_interval: float = 5.0
     shutdown_grace: float = 10.0
     liveness_timeout: float = 60.0
-    retry_initial: float = 0.1
-    retry_max: float = 5.0
+    retry: Retry = _RETRY
     health_host: str = "127.0.0.1"
     health_port: int | None = None
+    retry_initial: InitVar[float | None] = None
+    retry_max: InitVar[float | None] = None
+
+    def __post_init__(self, retry_initial: float | None, retry_max: float | None) -> None:
+        old = {"retry_initial": retry_initial, "retry_max": retry_max}
+        given = {name: value for name, value in old.items() if value is not None}
+        if not given:
+            return
+        fields = {"retry_initial": "wait_initial", "retry_max": "wait_max"}
+        warnings.warn(
+            f"RelayConfig({', '.join(given)}) is deprecated: use "
+            f"retry=Retry({', '.join(f'{fields[name]}=...' for name in given)})",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        changes: dict[str, Any] = {fields[name]: value for name, value in given.items()}
+        try:
+            object.__setattr__(self, "retry", dataclasses.replace(self.retry, **changes))
+        except ValueError as error:
+            raise ConfigError(f"RelayConfig: {error}") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -210,17 +240,17 @@ class Relay:
         self._start_health()
         self._log.info("relay started", partitions=self._store.partitions)
         self._sink_now()  # connect and get the idempotent producer id before the first row
-        delay = self.config.retry_initial
+        failures = 0  # failed iterations in a row
         try:
             while not self._stop.is_set():
                 try:
                     pause = self.step()
-                    delay = self.config.retry_initial
+                    failures = 0
                 except RetryableError as error:
                     self._on_outage(error)
-                    pause = delay
-                    delay = min(delay * 2, self.config.retry_max)
-                except ConfigurationError:
+                    failures += 1
+                    pause = self.config.retry.delay(failures)
+                except ConfigError:
                     raise  # nothing a retry can fix: stop, loudly
                 except Exception:
                     # An unexpected database or client error: start over on a new session
@@ -228,8 +258,8 @@ class Relay:
                     self._log.exception("unexpected error; starting over on a new session")
                     self.metrics.errors.inc()
                     self._on_outage(None)
-                    pause = delay
-                    delay = min(delay * 2, self.config.retry_max)
+                    failures += 1
+                    pause = self.config.retry.delay(failures)
                 if pause > 0 and not self._stop.is_set():
                     self._pause(pause)
         finally:
@@ -289,7 +319,7 @@ class Relay:
         if self._in_flight and (not rows or len(self._in_flight) >= self.config.batches_in_flight):
             if not self._settle(session, self._in_flight.popleft()):
                 self._settle_all(session)
-                return self.config.retry_initial  # Kafka is struggling: do not spin
+                return self.config.retry.wait_initial  # Kafka is struggling: do not spin
             self._recheck_delay = self.config.recheck_interval
             return 0.0
         if rows:

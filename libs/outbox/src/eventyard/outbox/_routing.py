@@ -6,7 +6,7 @@ import re
 import string
 from dataclasses import dataclass
 
-from eventyard.outbox._exceptions import ConfigurationError, InvalidEvent
+from eventyard.outbox._exceptions import ConfigError, InvalidEvent
 
 __all__ = ["TopicRouter"]
 
@@ -29,12 +29,12 @@ class TopicRouter:
     def __post_init__(self) -> None:
         fields = [f for _, f, _, _ in string.Formatter().parse(self.template) if f is not None]
         if any(f != _PLACEHOLDER for f in fields):
-            raise ConfigurationError(
+            raise ConfigError(
                 f"topic template {self.template!r} may only use the {{{_PLACEHOLDER}}} placeholder"
             )
         probe = self.template.format(aggregatetype="x")
         if not _TOPIC.fullmatch(probe):
-            raise ConfigurationError(
+            raise ConfigError(
                 f"topic template {self.template!r} does not make a legal Kafka topic name "
                 "(letters, digits, '.', '_', '-'; at most 249 characters)"
             )

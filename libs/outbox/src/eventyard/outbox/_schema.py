@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Final, Protocol
 
-from eventyard.outbox._exceptions import ConfigurationError
+from eventyard.outbox._exceptions import ConfigError
 
 __all__ = [
     "DEFAULT_AUTOVACUUM",
@@ -66,7 +66,7 @@ DEFAULT_AUTOVACUUM: Final[Mapping[str, str]] = {
 
 def _identifier(value: str, what: str) -> str:
     if not _IDENTIFIER.fullmatch(value):
-        raise ConfigurationError(
+        raise ConfigError(
             f"{what} {value!r} is not a plain lower-case SQL identifier "
             "(letters, digits, underscores; at most 40 characters)"
         )
@@ -103,12 +103,10 @@ class OutboxTable:
         _identifier(self.name, "outbox table name")
         _identifier(self.schema, "schema name")
         if not 1 <= self.partitions <= 4096:
-            raise ConfigurationError(
-                f"partitions must be between 1 and 4096, not {self.partitions}"
-            )
+            raise ConfigError(f"partitions must be between 1 and 4096, not {self.partitions}")
         for key, value in self.autovacuum.items():
             if not re.fullmatch(r"[a-z_]+", key) or not re.fullmatch(r"[0-9.]+", value):
-                raise ConfigurationError(f"autovacuum setting {key}={value!r} is not valid")
+                raise ConfigError(f"autovacuum setting {key}={value!r} is not valid")
 
     @property
     def qualified(self) -> str:
@@ -192,24 +190,26 @@ $fn$""",  # noqa: S608 - names come from OutboxTable, which admits plain identif
 def outbox_ddl(table: OutboxTable | None = None, *, debezium_heartbeat: bool = False) -> list[str]:
     """The statements that create the outbox table and its helpers; each is idempotent."""
     t = table or OutboxTable()
-    ns = t.lock_namespace
-    comment = json.dumps(
-        {
-            "eventyard.outbox": {
-                "version": SCHEMA_VERSION,
-                "partitions": t.partitions,
-                "lock_namespace": ns,
-            }
-        }
-    )
-    vpart = (
-        f"(((hashtextextended(aggregateid, 0) % {t.partitions}) + {t.partitions}) % {t.partitions})"
-    )
-    key = "PRIMARY KEY (seq, created_at)" if t.time_partitioned else "PRIMARY KEY (seq)"
-    tail = " PARTITION BY RANGE (created_at)" if t.time_partitioned else ""
-    if t.autovacuum and not t.time_partitioned:
-        tail += " WITH (" + ", ".join(f"{k} = {v}" for k, v in t.autovacuum.items()) + ")"
     statements = [
+        *_numbering(t),
+        *_table_and_indexes(t),
+        # Read the sequence first, then the open transactions: every seq <= last_seq was taken
+        # by a transaction that has ended or is in ``in_progress``.
+        *_horizon_functions(t),
+        _comment(t),
+    ]
+    if t.time_partitioned:
+        statements += _first_partitions(t)
+    if t.notify:
+        statements += _notify_trigger(t)
+    if debezium_heartbeat:
+        statements.append(_heartbeat_table(t))
+    return statements
+
+
+def _numbering(t: OutboxTable) -> list[str]:
+    """The schema, the sequence and ``<table>_next_seq()``, which hands out its numbers."""
+    return [
         f"CREATE SCHEMA IF NOT EXISTS {_q(t.schema)}",
         f"CREATE SEQUENCE IF NOT EXISTS {t.sequence} AS bigint CACHE 1",
         # The writer lock and a transaction id come first, then the number: a transaction
@@ -218,11 +218,24 @@ def outbox_ddl(table: OutboxTable | None = None, *, debezium_heartbeat: bool = F
         f"""CREATE OR REPLACE FUNCTION {t.function("next_seq")}() RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $fn$
 BEGIN
-  PERFORM pg_advisory_xact_lock_shared({ns}, {WRITER_LOCK});
+  PERFORM pg_advisory_xact_lock_shared({t.lock_namespace}, {WRITER_LOCK});
   PERFORM pg_current_xact_id();
   RETURN nextval({_literal(t.sequence)});
 END
 $fn$""",
+    ]
+
+
+def _table_and_indexes(t: OutboxTable) -> list[str]:
+    """The table itself (numbered by ``next_seq``, owning the sequence) and its two indexes."""
+    vpart = (
+        f"(((hashtextextended(aggregateid, 0) % {t.partitions}) + {t.partitions}) % {t.partitions})"
+    )
+    key = "PRIMARY KEY (seq, created_at)" if t.time_partitioned else "PRIMARY KEY (seq)"
+    tail = " PARTITION BY RANGE (created_at)" if t.time_partitioned else ""
+    if t.autovacuum and not t.time_partitioned:
+        tail += " WITH (" + ", ".join(f"{k} = {v}" for k, v in t.autovacuum.items()) + ")"
+    return [
         f"""CREATE TABLE IF NOT EXISTS {t.qualified} (
   seq bigint NOT NULL DEFAULT {t.function("next_seq")}(),
   id uuid NOT NULL,
@@ -246,16 +259,29 @@ $fn$""",
         "WHERE published_at IS NULL AND failed_at IS NULL",
         f'CREATE INDEX IF NOT EXISTS "{t.name}_published_at" ON {t.qualified} (published_at) '
         "WHERE published_at IS NOT NULL",
-        # Read the sequence first, then the open transactions: every seq <= last_seq was taken
-        # by a transaction that has ended or is in ``in_progress``.
-        *_horizon_functions(t),
-        f"COMMENT ON TABLE {t.qualified} IS {_literal(comment)}",
     ]
-    if t.time_partitioned:
-        # Today's and the next three days' partitions (UTC), so rows never start out in the
-        # DEFAULT partition; relays create the following days as time goes by.
-        statements += [
-            f"""DO $do$
+
+
+def _comment(t: OutboxTable) -> str:
+    """The table's comment: the DDL version and the settings relays must agree on."""
+    comment = json.dumps(
+        {
+            "eventyard.outbox": {
+                "version": SCHEMA_VERSION,
+                "partitions": t.partitions,
+                "lock_namespace": t.lock_namespace,
+            }
+        }
+    )
+    return f"COMMENT ON TABLE {t.qualified} IS {_literal(comment)}"
+
+
+def _first_partitions(t: OutboxTable) -> list[str]:
+    """Today's and the next three days' partitions (UTC), so rows never start out in the
+    DEFAULT partition, and that DEFAULT partition; relays create the following days as time
+    goes by."""
+    return [
+        f"""DO $do$
 DECLARE day date;
 BEGIN
   FOR i IN 0..3 LOOP
@@ -267,33 +293,38 @@ BEGIN
   END LOOP;
 END
 $do$""",
-            f"CREATE TABLE IF NOT EXISTS {_q(t.schema, t.name + '_default')} "
-            f"PARTITION OF {t.qualified} DEFAULT",
-        ]
-    if t.notify:
-        statements += [
-            f"""CREATE OR REPLACE FUNCTION {t.function("notify")}() RETURNS trigger
+        f"CREATE TABLE IF NOT EXISTS {_q(t.schema, t.name + '_default')} "
+        f"PARTITION OF {t.qualified} DEFAULT",
+    ]
+
+
+def _notify_trigger(t: OutboxTable) -> list[str]:
+    """A statement trigger sending ``NOTIFY <channel>`` after inserts, so relays wake at once."""
+    return [
+        f"""CREATE OR REPLACE FUNCTION {t.function("notify")}() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 BEGIN
   PERFORM pg_notify({_literal(t.channel)}, '');
   RETURN NULL;
 END
 $fn$""",
-            f'CREATE OR REPLACE TRIGGER "{t.name}_notify" AFTER INSERT ON {t.qualified} '
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {t.function('notify')}()",
-        ]
-    if debezium_heartbeat:
-        statements.append(
-            f"CREATE TABLE IF NOT EXISTS {_q(t.schema, t.heartbeat_table)} "
-            "(id integer PRIMARY KEY, beat_at timestamptz NOT NULL)"
-        )
-    return statements
+        f'CREATE OR REPLACE TRIGGER "{t.name}_notify" AFTER INSERT ON {t.qualified} '
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {t.function('notify')}()",
+    ]
+
+
+def _heartbeat_table(t: OutboxTable) -> str:
+    """The table Debezium's heartbeat query writes to (Debezium mode only)."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {_q(t.schema, t.heartbeat_table)} "
+        "(id integer PRIMARY KEY, beat_at timestamptz NOT NULL)"
+    )
 
 
 def outbox_partition_ddl(table: OutboxTable, day: date) -> str:
     """The statement that creates the daily partition holding ``day`` (time-partitioned tables)."""
     if not table.time_partitioned:
-        raise ConfigurationError(f"{table.qualified} is not time-partitioned")
+        raise ConfigError(f"{table.qualified} is not time-partitioned")
     name = _q(table.schema, f"{table.name}_p{day:%Y%m%d}")
     return (
         f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table.qualified} "

@@ -15,7 +15,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer as _ConfluentAvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from eventyard.outbox._exceptions import ConfigurationError, SerializationError
+from eventyard.outbox._exceptions import ConfigError, SerializationError
 from eventyard.outbox._model import CONTENT_TYPE_AVRO, CONTENT_TYPE_BYTES, CONTENT_TYPE_JSON
 
 __all__ = [
@@ -106,7 +106,7 @@ class AvroSerializer:
                 registry, schema_str, to_dict=to_dict, conf=dict(conf or {})
             )
         except Exception as error:
-            raise ConfigurationError(f"Avro serializer: {error}") from error
+            raise ConfigError(f"Avro serializer: {error}") from error
 
     def serialize(self, payload: object, *, topic: str) -> SerializedPayload:
         """Encode ``payload`` (a dict, or an object ``to_dict`` converts) for ``topic``."""

@@ -25,6 +25,7 @@ from eventyard.saga._definition import (
 from eventyard.saga._exceptions import (
     CommandRejected,
     ConcurrentUpdate,
+    ConfigError,
     ConfigurationError,
     DefinitionError,
     InvalidSagaData,
@@ -80,6 +81,7 @@ __all__ = [
     "CommandHandler",
     "CommandRejected",
     "ConcurrentUpdate",
+    "ConfigError",
     "ConfigurationError",
     "Decision",
     "DefinitionError",

@@ -4,7 +4,7 @@
 
     SagaError
     ├── DefinitionError        permanent  a saga definition is malformed (names the step)
-    ├── ConfigurationError     permanent  a table name, channel or setting is wrong
+    ├── ConfigError            permanent  a table name, channel or setting is wrong
     ├── UnknownSaga            permanent  no saga instance has that id
     ├── UnknownDefinition      permanent  no registered definition has that name and version
     ├── InvalidSagaData        permanent  saga data does not fit the definition's model
@@ -19,6 +19,9 @@
 
 ``error.retryable`` says which side of the line an error is on: a retryable operation may
 succeed if it is tried again later; a permanent one will not.
+
+``ConfigurationError`` is the old name of :class:`ConfigError` (the same class), kept for one
+release; every Eventyard library calls its configuration error ``ConfigError``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import ClassVar
 __all__ = [
     "CommandRejected",
     "ConcurrentUpdate",
+    "ConfigError",
     "ConfigurationError",
     "DefinitionError",
     "InvalidSagaData",
@@ -52,8 +56,12 @@ class DefinitionError(SagaError, ValueError):
     """A saga definition is malformed; the message names the saga and the step."""
 
 
-class ConfigurationError(SagaError, ValueError):
+class ConfigError(SagaError, ValueError):
     """A table name, channel template or setting is wrong; fix the configuration."""
+
+
+ConfigurationError = ConfigError
+"""Deprecated: the old name of :class:`ConfigError`, kept for one release."""
 
 
 class UnknownSaga(SagaError, LookupError):

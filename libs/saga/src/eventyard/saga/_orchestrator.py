@@ -15,17 +15,18 @@ start-up, every unfinished saga of every type and any whose definition is missin
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import threading
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-import stamina
 import structlog
 from opentelemetry.trace import TracerProvider
 from pydantic import BaseModel
@@ -33,6 +34,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from eventyard.kafka import Retry as RetrySettings
 from eventyard.outbox import (
     Event,
     InboundMessage,
@@ -45,7 +47,7 @@ from eventyard.outbox import (
 from eventyard.saga._core import Driver, LocalResult, Ports, Registry, SagaRecord, message_id
 from eventyard.saga._definition import Local, LockConflict, SagaDefinition, Step
 from eventyard.saga._exceptions import (
-    ConfigurationError,
+    ConfigError,
     StepFailed,
     StepRetry,
     StoreUnavailable,
@@ -71,6 +73,10 @@ __all__ = ["Orchestrator", "OrchestratorConfig", "ResumeReport", "utc_now"]
 _log = structlog.get_logger("eventyard.saga.orchestrator")
 
 DataT = TypeVar("DataT", bound=BaseModel)
+
+# 0.5 s growing to 5 s between tries; resume() at start-up tries 10 times within a minute.
+_RETRY = RetrySettings(attempts=10, timeout=60.0, wait_initial=0.5, wait_max=5.0, wait_jitter=0.5)
+_TRACKED_FAILURES = 10_000  # instances whose failed wake-ups an orchestrator counts, at most
 
 
 def utc_now() -> datetime:
@@ -100,8 +106,16 @@ class OrchestratorConfig:
       filled in.
     - ``timer_interval``: pause between timer passes when nothing was due;
       ``timer_batch``: instances per timer pass (one transaction).
-    - ``error_backoff``: how long an instance whose wake-up raised waits before the next try.
+    - ``retry``: the orchestrator's own retries (an :class:`eventyard.kafka.Retry`). An instance
+      whose wake-up raised is woken again ``retry.delay(n)`` later, ``n`` counting its failed
+      wake-ups in a row (in this process: the count is a hint, not state, and starts over after
+      a restart); a timer pass that finds PostgreSQL away is repeated after ``retry.delay(n)``;
+      :meth:`Orchestrator.resume` reads the database at most ``retry.attempts`` times within
+      ``retry.timeout`` seconds. Wake-ups and timer passes never give up.
     - ``reply_attempts``: how often the reply inbox tries a reply before dead-lettering it.
+    - ``error_backoff`` is the old setting of a fixed pause after a failed wake-up: accepted for
+      one more release (it sets ``retry``'s waits to that pause), with a
+      :class:`DeprecationWarning`.
     """
 
     name: str = field(default_factory=_default_name)
@@ -111,16 +125,31 @@ class OrchestratorConfig:
     inbox_table: InboxTable = field(default_factory=InboxTable)
     timer_interval: float = 0.2
     timer_batch: int = 200
-    error_backoff: float = 5.0
+    retry: RetrySettings = _RETRY
     reply_attempts: int = 10
+    error_backoff: InitVar[float | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, error_backoff: float | None) -> None:
+        if error_backoff is not None:
+            warnings.warn(
+                "OrchestratorConfig(error_backoff) is deprecated: use "
+                "retry=Retry(wait_initial=..., wait_max=..., wait_jitter=0)",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            try:
+                fixed = dataclasses.replace(
+                    self.retry, wait_initial=error_backoff, wait_max=error_backoff, wait_jitter=0.0
+                )
+            except ValueError as error:
+                raise ConfigError(f"OrchestratorConfig: {error}") from None
+            object.__setattr__(self, "retry", fixed)
         if "{participant}" not in self.command_channel:
-            raise ConfigurationError(
+            raise ConfigError(
                 f"command_channel {self.command_channel!r} must contain {{participant}}"
             )
         if self.timer_batch < 1 or self.timer_interval <= 0:
-            raise ConfigurationError("timer_batch and timer_interval must be positive")
+            raise ConfigError("timer_batch and timer_interval must be positive")
 
     def channel_for(self, participant: str) -> str:
         """The aggregate type of commands to ``participant``."""
@@ -264,6 +293,7 @@ class Orchestrator:
         self._keys = [f"{name}:{version}" for name, version in self.registry.keys]
         self._stop = threading.Event()
         self._consumer: InboxConsumer | None = None
+        self._wake_failures: dict[uuid.UUID, int] = {}  # failed wake-ups in a row, per instance
         self._log = _log.bind(orchestrator=self.config.name)
 
     # ---------------------------------------------------------------- helpers
@@ -329,7 +359,7 @@ class Orchestrator:
             existing = self.store.type_of(session, sid)
             if existing is not None:
                 if existing != definition.name:
-                    raise ConfigurationError(
+                    raise ConfigError(
                         f"saga {sid} exists already as a {existing}, not a {definition.name}"
                     )
                 return sid
@@ -394,12 +424,15 @@ class Orchestrator:
         defaults to ``eventyard-saga-<reply channel>``, shared by every orchestrator).
         """
         settings = {"group.id": f"eventyard-saga-{self.config.reply_channel}", **kafka}
-        config = inbox or InboxConfig(
-            name=f"saga:{self.config.reply_channel}",
-            topics=(self.reply_topic,),
-            table=self.config.inbox_table,
-            max_attempts=self.config.reply_attempts,
-        )
+        config = inbox
+        if config is None:
+            config = InboxConfig(
+                name=f"saga:{self.config.reply_channel}",
+                topics=(self.reply_topic,),
+                table=self.config.inbox_table,
+            )
+            attempts = dataclasses.replace(config.retry, attempts=self.config.reply_attempts)
+            config = dataclasses.replace(config, retry=attempts)
         return InboxConsumer(
             kafka=settings,
             sessions=self._sessions,
@@ -427,15 +460,29 @@ class Orchestrator:
                 except Exception as error:
                     if _is_outage(error):
                         raise
-                    later = now + timedelta(seconds=self.config.error_backoff)
+                    failures = self._wake_failed(row.id)
+                    later = now + timedelta(
+                        seconds=self.config.retry.delay(failures, seed=str(row.id))
+                    )
                     self._log.exception(
                         "waking a saga failed; trying again later",
                         saga_id=str(row.id),
                         saga_type=row.type,
+                        failures=failures,
                         retry_at=later.isoformat(),
                     )
                     self.store.set_wake(session, row.id, later)
+                else:
+                    self._wake_failures.pop(row.id, None)
         return len(rows)
+
+    def _wake_failed(self, saga_id: uuid.UUID) -> int:
+        """Count a failed wake-up of ``saga_id``; its failures in a row (1 for the first)."""
+        if saga_id not in self._wake_failures and len(self._wake_failures) >= _TRACKED_FAILURES:
+            self._wake_failures.clear()  # forgetting only shortens some waits
+        failures = self._wake_failures.get(saga_id, 0) + 1
+        self._wake_failures[saga_id] = failures
+        return failures
 
     def _wake(self, session: Session, row: Row[Any], now: datetime) -> None:
         record = self._record(row)
@@ -476,8 +523,8 @@ class Orchestrator:
             "WHERE sagastatus NOT IN ('COMPLETED', 'COMPENSATED') "
             "GROUP BY type, definition_version, sagastatus"
         )
-        for attempt in stamina.retry_context(
-            on=(sa_exc.OperationalError, sa_exc.InterfaceError), attempts=10, timeout=60
+        for attempt in self.config.retry.context(
+            on=(sa_exc.OperationalError, sa_exc.InterfaceError)
         ):
             with attempt, self._sessions() as session:
                 rows = session.execute(query, {"now": self._clock()}).all()
@@ -508,18 +555,24 @@ class Orchestrator:
         return report
 
     def run_timers(self) -> None:
-        """Fire due timers until :meth:`stop`; database outages are waited out."""
-        delay = self.config.timer_interval
+        """Fire due timers until :meth:`stop`; database outages are waited out (``retry``)."""
+        failures = 0  # timer passes in a row that found the database away
         while not self._stop.is_set():
             try:
                 woken = self.fire_due()
+                failures = 0
                 delay = self.config.timer_interval
             except Exception as error:
                 if not _is_outage(error) and not isinstance(error, StoreUnavailable):
                     raise
-                self._log.warning("database unavailable; timer pass postponed", error=str(error))
+                failures += 1
+                delay = self.config.retry.delay(failures)
+                self._log.warning(
+                    "database unavailable; timer pass postponed",
+                    error=str(error),
+                    retry_in_s=round(delay, 3),
+                )
                 woken = 0
-                delay = min(delay * 2, 5.0)
             if woken < self.config.timer_batch:
                 self._stop.wait(delay)
 

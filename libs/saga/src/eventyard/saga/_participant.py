@@ -38,7 +38,7 @@ from eventyard.outbox import (
     RejectMessage,
 )
 from eventyard.saga._core import message_id
-from eventyard.saga._exceptions import CommandRejected, ConfigurationError
+from eventyard.saga._exceptions import CommandRejected, ConfigError
 from eventyard.saga._locks import SemanticLocks
 from eventyard.saga._model import (
     EVENT_TYPE_RELEASE,
@@ -79,9 +79,7 @@ class Participant:
         tracer_provider: TracerProvider | None = None,
     ) -> None:
         if "{participant}" not in command_channel:
-            raise ConfigurationError(
-                f"command_channel {command_channel!r} must contain {{participant}}"
-            )
+            raise ConfigError(f"command_channel {command_channel!r} must contain {{participant}}")
         self.name = name
         self.outbox = outbox
         self.tables = tables or SagaTables()
@@ -123,7 +121,7 @@ class Participant:
     def register(self, name: str, handler: CommandHandler) -> None:
         """Register ``handler`` for the command ``name``."""
         if name in self._handlers:
-            raise ConfigurationError(f"participant {self.name} already handles {name}")
+            raise ConfigError(f"participant {self.name} already handles {name}")
         self._handlers[name] = handler
 
     # ---------------------------------------------------------------- handling

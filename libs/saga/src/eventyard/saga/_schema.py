@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from eventyard.outbox import SupportsExecute
-from eventyard.saga._exceptions import ConfigurationError
+from eventyard.saga._exceptions import ConfigError
 
 __all__ = [
     "SagaTables",
@@ -32,7 +32,7 @@ _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 
 def _identifier(value: str, what: str) -> str:
     if not _IDENTIFIER.fullmatch(value):
-        raise ConfigurationError(
+        raise ConfigError(
             f"{what} {value!r} is not a plain lower-case SQL identifier "
             "(letters, digits, underscores; at most 40 characters)"
         )

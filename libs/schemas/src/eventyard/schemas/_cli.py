@@ -105,6 +105,13 @@ def create_app(
         add_completion=False,
         pretty_exceptions_enable=False,
     )
+    _add_check(app, registry_factory)
+    _add_register(app, registry_factory)
+    return app
+
+
+def _add_check(app: typer.Typer, registry_factory: Callable[[str], RegistryClient]) -> None:
+    """Register ``check``: compare schemas with their git history or a registry's versions."""
 
     @app.command()
     def check(
@@ -152,6 +159,10 @@ def create_app(
         _print_report(report, output)
         raise typer.Exit(report.exit_code)
 
+
+def _add_register(app: typer.Typer, registry_factory: Callable[[str], RegistryClient]) -> None:
+    """Register ``register``: post each schema to a registry (or say what would happen)."""
+
     @app.command()
     def register(
         *,
@@ -189,8 +200,6 @@ def create_app(
         if "invalid" in statuses:
             raise typer.Exit(EXIT_USAGE)
         raise typer.Exit(EXIT_INCOMPATIBLE if "incompatible" in statuses else EXIT_OK)
-
-    return app
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ time.
 
 from eventyard.service._cli import migrate_database, service_cli
 from eventyard.service._database import describe, ensure_database, make_engine, migrate, sa_url
-from eventyard.service._errors import ConfigurationError, NotReady, ServiceError
+from eventyard.service._errors import ConfigError, ConfigurationError, NotReady, ServiceError
 from eventyard.service._http import (
     BodyLimit,
     health_router,
@@ -28,6 +28,7 @@ from eventyard.service._topics import ensure_topics
 
 __all__ = [
     "BodyLimit",
+    "ConfigError",
     "ConfigurationError",
     "NotReady",
     "Runtime",

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from eventyard.service._database import ensure_database, make_engine, migrate
-from eventyard.service._errors import ConfigurationError
+from eventyard.service._errors import ConfigError
 from eventyard.service._http import serve
 from eventyard.service._settings import ServiceSettings
 from eventyard.telemetry import Telemetry, configure
@@ -66,7 +66,7 @@ def service_cli(
         try:
             chosen = settings(**{k: v for k, v in given.items() if v is not None})
             application = create_app(chosen, telemetry)
-        except (ConfigurationError, ValidationError) as error:
+        except (ConfigError, ValidationError) as error:
             stop(error)
         try:
             serve(application, chosen)
@@ -80,7 +80,7 @@ def service_cli(
             return
         try:
             migrate_database(settings(), migrations)
-        except (ConfigurationError, ValidationError) as error:
+        except (ConfigError, ValidationError) as error:
             stop(error)
 
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from eventyard.kafka import Retry
 from eventyard.outbox import (
     InboxConfig,
     KafkaSink,
@@ -72,7 +73,7 @@ def participant_worker(runtime: Runtime, participant: Participant) -> Worker:
             name=f"saga:{participant.name}",
             topics=(participant.topic,),
             poll_timeout=0.05,
-            retry_backoff=0.05,
+            retry=Retry(attempts=5, wait_initial=0.05, wait_max=10.0, wait_jitter=0.0),
         ),
     )
     return Worker(name="participant", run=consumer.run, stop=consumer.stop)

@@ -8,8 +8,10 @@ accepted that could be lost.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from eventyard.kafka import Retry
 from eventyard.service._database import describe, ensure_database, make_engine, migrate
 from eventyard.service._errors import NotReady
 from eventyard.service._settings import ServiceSettings
@@ -32,6 +35,9 @@ from eventyard.telemetry import Telemetry
 __all__ = ["Runtime", "Worker"]
 
 log = structlog.get_logger("eventyard.service")
+
+# Boot is tried until it succeeds (or the service stops): 0.2 s doubling to 5 s between tries.
+_BOOT_RETRY = Retry(attempts=None, timeout=None, wait_initial=0.2, wait_max=5.0, wait_jitter=0.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,8 +85,20 @@ class Runtime:
         topics: Sequence[str] = (),
         checks: Callable[[], Mapping[str, str]] | None = None,
         telemetry: Telemetry | None = None,
-        retry_max_s: float = 5.0,
+        retry: Retry = _BOOT_RETRY,
+        retry_max_s: float | None = None,
     ) -> None:
+        """``retry``: the pause after the ``n``-th failed boot is ``retry.delay(n)``; boot is tried
+        until it succeeds, so ``retry.attempts`` and ``retry.timeout`` are not used.
+        ``retry_max_s``, the old spelling of ``retry.wait_max``, still works for one release and
+        warns."""
+        if retry_max_s is not None:
+            warnings.warn(
+                "Runtime(retry_max_s) is deprecated: use retry=Retry(wait_max=...)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            retry = dataclasses.replace(retry, wait_max=retry_max_s)
         self.name = name
         self.settings = settings
         self._migrations = migrations
@@ -88,7 +106,7 @@ class Runtime:
         self._topics = tuple(topics)
         self._telemetry = telemetry
         self._checks = checks
-        self._retry_max_s = retry_max_s
+        self._retry = retry
         self._stopping = threading.Event()
         self._booted = threading.Event()
         self._engine: sa.Engine | None = None
@@ -134,15 +152,18 @@ class Runtime:
         self._boot(start_workers=False)
 
     def _boot(self, *, start_workers: bool = True) -> None:
-        pause = 0.2
+        failures = 0
         while not self._stopping.is_set():
             problem = self._try_boot()
             if problem is None:
                 break
             self._problems["boot"] = problem
-            log.warning("not ready; retrying", service=self.name, problem=problem, retry_s=pause)
+            failures += 1
+            pause = self._retry.delay(failures)
+            log.warning(
+                "not ready; retrying", service=self.name, problem=problem, retry_s=round(pause, 3)
+            )
             self._stopping.wait(pause)
-            pause = min(pause * 2, self._retry_max_s)
         else:
             return
         self._problems.pop("boot", None)

@@ -8,7 +8,7 @@ import psycopg
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from eventyard.service._errors import ConfigurationError
+from eventyard.service._errors import ConfigError
 
 __all__ = ["ServiceSettings"]
 
@@ -76,7 +76,7 @@ class ServiceSettings(BaseSettings):
         if self.dsn:
             return self.dsn
         if not self.pg_dsn:
-            raise ConfigurationError(
+            raise ConfigError(
                 f"no database: set {self.env_name('dsn')} to this service's database, or "
                 f"EVENTYARD_PG_DSN to a PostgreSQL server (database {self.database!r} is created)"
             )
@@ -85,7 +85,7 @@ class ServiceSettings(BaseSettings):
     def bootstrap(self) -> str:
         """The Kafka bootstrap servers, or a clear error naming the variable."""
         if not self.kafka_bootstrap:
-            raise ConfigurationError("no Kafka: set EVENTYARD_KAFKA_BOOTSTRAP (host:port)")
+            raise ConfigError("no Kafka: set EVENTYARD_KAFKA_BOOTSTRAP (host:port)")
         return self.kafka_bootstrap
 
 
@@ -94,6 +94,6 @@ def with_database(dsn: str, database: str) -> str:
     try:
         info = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as error:
-        raise ConfigurationError(f"unusable PostgreSQL DSN {dsn!r}: {error}") from None
+        raise ConfigError(f"unusable PostgreSQL DSN {dsn!r}: {error}") from None
     info["dbname"] = database
     return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in info.items() if v is not None})

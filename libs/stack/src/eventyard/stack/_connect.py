@@ -5,15 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-import httpx
-
+from eventyard.kafka.connect import POSTGRES_CONNECTOR_CLASS, ConnectClient, ConnectError
 from eventyard.stack._component import PortSpec, render_resource
 from eventyard.stack._jvm import JvmComponent, MavenFetch
 from eventyard.stack._ports import port_answers
 
 __all__ = ["POSTGRES_CONNECTOR_CLASS", "Connect"]
-
-POSTGRES_CONNECTOR_CLASS = "io.debezium.connector.postgresql.PostgresConnector"
 
 
 class Connect(JvmComponent):
@@ -78,12 +75,10 @@ class Connect(JvmComponent):
         if not port_answers(self.ports["port"]):
             return False
         try:
-            response = httpx.get(f"{self.url}/connector-plugins", timeout=3)
-        except httpx.HTTPError:
+            with ConnectClient(self.url, timeout_s=3) as client:
+                return POSTGRES_CONNECTOR_CLASS in client.plugins()
+        except ConnectError:
             return False
-        if response.status_code != 200:
-            return False
-        return any(p.get("class") == POSTGRES_CONNECTOR_CLASS for p in response.json())
 
     def endpoints(self) -> dict[str, str]:
         return {"EVENTYARD_CONNECT_URL": self.url}

@@ -137,55 +137,18 @@ def configure(
     env: Mapping[str, str] = os.environ
     endpoint = (otlp_endpoint or env.get(_ENV_ENDPOINT) or "").rstrip("/") or None
     wanted = _signals(signals, env.get(_ENV_SIGNALS))
-    attributes: dict[str, str] = {"service.name": service_name}
-    if service_version:
-        attributes["service.version"] = service_version
-    environment = environment or env.get(_ENV_ENVIRONMENT)
-    if environment:
-        attributes["deployment.environment.name"] = environment
-    resource = Resource.create(attributes)
-
-    tracer_provider: TracerProvider | None = None
-    exporter = span_exporter
-    if exporter is None and endpoint is not None and "traces" in wanted:
-        exporter = OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")
-    if exporter is not None:
-        ratio = _ratio(sample_ratio, env.get(_ENV_RATIO))
-        tracer_provider = TracerProvider(
-            resource=resource, sampler=ParentBased(TraceIdRatioBased(ratio))
-        )
-        tracer_provider.add_span_processor(
-            BatchSpanProcessor(
-                exporter,
-                max_queue_size=_QUEUE,
-                max_export_batch_size=_BATCH,
-                schedule_delay_millis=_DELAY_MS,
-            )
-        )
-        trace.set_tracer_provider(tracer_provider)
-        _instrument_httpx(tracer_provider)
-
-    meter_provider: MeterProvider | None = None
-    if endpoint is not None and "metrics" in wanted:
-        reader = PeriodicExportingMetricReader(
-            OTLPMetricExporter(endpoint=f"{endpoint}/v1/metrics"),
-            export_interval_millis=_METRICS_INTERVAL_MS,
-        )
-        meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
-        metrics.set_meter_provider(meter_provider)
-
-    logger_provider: LoggerProvider | None = None
-    handlers: list[logging.Handler] = []
-    if endpoint is not None and "logs" in wanted:
-        logger_provider = LoggerProvider(resource=resource)
-        logger_provider.add_log_record_processor(
-            BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{endpoint}/v1/logs"))
-        )
-        with warnings.catch_warnings():  # its successor is not a dependency of ours yet
-            warnings.simplefilter("ignore", DeprecationWarning)
-            handler = LoggingHandler(logger_provider=logger_provider)
-        handler.setFormatter(json_formatter())
-        handlers.append(handler)
+    resource = _resource(service_name, service_version, environment or env.get(_ENV_ENVIRONMENT))
+    tracer_provider = _tracer_provider(
+        resource,
+        exporter=span_exporter,
+        endpoint=endpoint,
+        wanted=wanted,
+        sample_ratio=sample_ratio,
+        env_ratio=env.get(_ENV_RATIO),
+    )
+    meter_provider = _meter_provider(resource, endpoint, wanted)
+    logger_provider = _logger_provider(resource, endpoint, wanted)
+    handlers = [] if logger_provider is None else [_otlp_log_handler(logger_provider)]
     configure_logging(log_level, extra_handlers=handlers)
 
     _configured = Telemetry(
@@ -197,6 +160,83 @@ def configure(
         logger_provider=logger_provider,
     )
     return _configured
+
+
+def _resource(service_name: str, service_version: str | None, environment: str | None) -> Resource:
+    attributes: dict[str, str] = {"service.name": service_name}
+    if service_version:
+        attributes["service.version"] = service_version
+    if environment:
+        attributes["deployment.environment.name"] = environment
+    return Resource.create(attributes)
+
+
+def _tracer_provider(
+    resource: Resource,
+    *,
+    exporter: SpanExporter | None,
+    endpoint: str | None,
+    wanted: frozenset[str],
+    sample_ratio: float | None,
+    env_ratio: str | None,
+) -> TracerProvider | None:
+    """The global tracer provider, installed when spans have somewhere to go (else None)."""
+    if exporter is None and endpoint is not None and "traces" in wanted:
+        exporter = OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")
+    if exporter is None:
+        return None
+    ratio = _ratio(sample_ratio, env_ratio)
+    tracer_provider = TracerProvider(
+        resource=resource, sampler=ParentBased(TraceIdRatioBased(ratio))
+    )
+    tracer_provider.add_span_processor(
+        BatchSpanProcessor(
+            exporter,
+            max_queue_size=_QUEUE,
+            max_export_batch_size=_BATCH,
+            schedule_delay_millis=_DELAY_MS,
+        )
+    )
+    trace.set_tracer_provider(tracer_provider)
+    _instrument_httpx(tracer_provider)
+    return tracer_provider
+
+
+def _meter_provider(
+    resource: Resource, endpoint: str | None, wanted: frozenset[str]
+) -> MeterProvider | None:
+    """The global meter provider, installed when metrics are exported (else None)."""
+    if endpoint is None or "metrics" not in wanted:
+        return None
+    reader = PeriodicExportingMetricReader(
+        OTLPMetricExporter(endpoint=f"{endpoint}/v1/metrics"),
+        export_interval_millis=_METRICS_INTERVAL_MS,
+    )
+    meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
+    metrics.set_meter_provider(meter_provider)
+    return meter_provider
+
+
+def _logger_provider(
+    resource: Resource, endpoint: str | None, wanted: frozenset[str]
+) -> LoggerProvider | None:
+    """A logger provider exporting to ``<endpoint>/v1/logs`` when logs are exported (else None)."""
+    if endpoint is None or "logs" not in wanted:
+        return None
+    logger_provider = LoggerProvider(resource=resource)
+    logger_provider.add_log_record_processor(
+        BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{endpoint}/v1/logs"))
+    )
+    return logger_provider
+
+
+def _otlp_log_handler(logger_provider: LoggerProvider) -> logging.Handler:
+    """A logging handler sending records to ``logger_provider``, formatted as on stderr."""
+    with warnings.catch_warnings():  # its successor is not a dependency of ours yet
+        warnings.simplefilter("ignore", DeprecationWarning)
+        handler = LoggingHandler(logger_provider=logger_provider)
+    handler.setFormatter(json_formatter())
+    return handler
 
 
 def _instrument_httpx(tracer_provider: TracerProvider) -> None:

@@ -1,4 +1,5 @@
-"""The Debezium connectors order-history registers: their names and their configuration (pure).
+"""The Debezium connectors order-history registers: their names and their configuration (pure),
+built by the shared :func:`eventyard.kafka.connect.postgres_connector_config`.
 
 One connector per source database: ``<prefix>-cdc-orders`` streams ``public.orders`` of the
 orders database to ``<prefix>.cdc.orders.public.orders``; ``<prefix>-cdc-customers`` streams
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import psycopg
+from eventyard.kafka.connect import postgres_connector_config, slot_name_for
 
 __all__ = ["ConnectorSpec", "connector_config", "shop_connectors"]
 
@@ -25,8 +26,8 @@ class ConnectorSpec:
 
     @property
     def slot(self) -> str:
-        """The replication slot: the connector's name with underscores."""
-        return self.name.replace("-", "_").replace(".", "_")
+        """The replication slot: the connector's name in lower case, with underscores."""
+        return slot_name_for(self.name)
 
     @property
     def publication(self) -> str:
@@ -73,29 +74,17 @@ def connector_config(spec: ConnectorSpec, server_dsn: str) -> dict[str, str]:
     the faust app rely on per-key order only, and faust's tables copy their source's
     partitioning).
     """
-    info = psycopg.conninfo.conninfo_to_dict(server_dsn)
-    return {
-        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-        "tasks.max": "1",
-        "plugin.name": "pgoutput",
-        "database.hostname": str(info.get("host") or "127.0.0.1"),
-        "database.port": str(info.get("port") or 5432),
-        "database.user": str(info.get("user") or "postgres"),
-        "database.password": str(info.get("password") or ""),
-        "database.dbname": spec.database,
-        "topic.prefix": spec.topic_prefix,
-        "table.include.list": spec.table,
-        "slot.name": spec.slot,
-        "publication.name": spec.publication,
-        "publication.autocreate.mode": "filtered",
-        "snapshot.mode": "initial",
-        "skipped.operations": "none",
-        "heartbeat.interval.ms": "10000",
-        "poll.interval.ms": "50",
-        "key.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "key.converter.schemas.enable": "true",
-        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "value.converter.schemas.enable": "true",
-        "topic.creation.default.partitions": "1",
-        "topic.creation.default.replication.factor": "-1",
-    }
+    return postgres_connector_config(
+        dsn=server_dsn,
+        dbname=spec.database,
+        tables=[spec.table],
+        topic_prefix=spec.topic_prefix,
+        slot=spec.slot,
+        publication=spec.publication,
+        snapshot_mode="initial",
+        heartbeat_interval_ms=10_000,
+        poll_interval_ms=50,
+        topic_partitions=1,
+        topic_replication_factor=-1,
+        extra={"skipped.operations": "none"},
+    )

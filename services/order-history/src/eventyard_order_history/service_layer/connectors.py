@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
-from eventyard_order_history.adapters.connect import ConnectClient, ConnectError, connector_state
+from eventyard.kafka.connect import ConnectClient, ConnectError
 from eventyard_order_history.adapters.debezium import ConnectorSpec
 
 __all__ = ["ConnectorKeeper"]
@@ -97,7 +97,7 @@ class ConnectorKeeper:
             self._states[spec.name] = state
 
     def _keep(self, spec: ConnectorSpec) -> str:
-        current = connector_state(self._client.status(spec.name))
+        current = self._client.state(spec.name)
         if current == "RUNNING":
             if self._client.ensure(spec.name, self._configs[spec.name]):
                 log.info("connector config updated", connector=spec.name)

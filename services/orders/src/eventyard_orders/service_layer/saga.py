@@ -127,18 +127,81 @@ def order_saga(
     timing: SagaTiming | None = None,
 ) -> SagaDefinition[OrderSagaData]:
     """The order saga, its local steps writing through ``orders`` and ``outbox``."""
-    t = timing or SagaTiming()
+    local = _LocalSteps(orders=orders, outbox=outbox, saga_log=saga_log)
+    return SagaDefinition(
+        name=SAGA_NAME,
+        version=1,
+        data=OrderSagaData,
+        steps=_steps(local, timing or SagaTiming()),
+        on_compensated=local.reject_order,
+    )
+
+
+def _steps(local: _LocalSteps, t: SagaTiming) -> list[Step[OrderSagaData]]:
+    """The five steps, in order (see the module's docstring)."""
     retry = RetryPolicy(max_attempts=t.attempts, backoff=t.backoff)
     # Releasing credit or stock must happen however long a participant is away.
     undo = RetryPolicy(max_attempts=None, backoff=t.backoff)
+    return [
+        Step(
+            name="price_order",
+            action=Command(participant="inventory", name="PriceOrder", payload=_price_payload),
+            on_reply=_remember_prices,
+            retry=retry,
+            deadline=t.deadline,
+        ),
+        Step(
+            name="record_order",
+            action=Local(run=local.record_order),
+            retry=RetryPolicy(max_attempts=t.local_attempts, backoff=t.backoff),
+        ),
+        Step(
+            name="reserve_credit",
+            action=Command(participant="customers", name="ReserveCredit", payload=_credit_payload),
+            compensation=Command(
+                participant="customers", name="ReleaseCredit", payload=_credit_payload
+            ),
+            compensation_retry=undo,
+            on_reply=_remember_reservation,
+            retry=retry,
+            deadline=t.deadline,
+        ),
+        Step(
+            name="reserve_stock",
+            action=Command(participant="inventory", name="ReserveStock", payload=_stock_payload),
+            compensation=Command(
+                participant="inventory", name="ReleaseStock", payload=_stock_payload
+            ),
+            compensation_retry=undo,
+            pivot=True,
+            retry=retry,
+            deadline=t.deadline,
+        ),
+        Step(
+            name="approve_order",
+            action=Local(run=local.approve_order),
+            retry=RetryPolicy(max_attempts=None, backoff=t.backoff),
+        ),
+    ]
 
-    def record_order(session: Session, data: OrderSagaData) -> None:
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class _LocalSteps:
+    """The saga's local transactions and its compensation hook, writing through ``orders`` and
+    ``outbox``. The step log shows each local step under its method's name. Compared and
+    hashed by identity, as the closures it replaces were."""
+
+    orders: OrderRepository
+    outbox: Publisher
+    saga_log: SagaLog
+
+    def record_order(self, session: Session, data: OrderSagaData) -> None:
         lines = [
             PricedLine(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price or 0)
             for line in data.priced
         ]
         total = data.total or 0
-        order = orders.price(
+        order = self.orders.price(
             session, data.order_id, lines=lines, total=total, traceparent=current_traceparent()
         )
         if order is not None:
@@ -149,10 +212,10 @@ def order_saga(
                 total=total,
                 created_at=order.created_at,
             )
-            outbox.publish(session, _event(order.id, events.ORDER_CREATED, payload))
+            self.outbox.publish(session, _event(order.id, events.ORDER_CREATED, payload))
 
-    def approve_order(session: Session, data: OrderSagaData) -> None:
-        approved_at = orders.finish(
+    def approve_order(self, session: Session, data: OrderSagaData) -> None:
+        approved_at = self.orders.finish(
             session,
             data.order_id,
             status=OrderStatus.APPROVED,
@@ -161,9 +224,9 @@ def order_saga(
         )
         if approved_at is not None:
             payload = events.order_approved(order_id=data.order_id, approved_at=approved_at)
-            outbox.publish(session, _event(data.order_id, events.ORDER_APPROVED, payload))
+            self.outbox.publish(session, _event(data.order_id, events.ORDER_APPROVED, payload))
 
-    def reject_order(session: Session, data: OrderSagaData) -> None:
+    def reject_order(self, session: Session, data: OrderSagaData) -> None:
         # The hook is not told why the saga compensated; the step log is, and its last lines
         # are written after the hook in the same transaction: so reject just before commit,
         # in the context of the span that ended the saga.
@@ -173,74 +236,26 @@ def order_saga(
         def reject(session: Session) -> None:
             token = otel_context.attach(context)
             try:
-                if not saga_log.compensated(session, order_id):
-                    return
-                rejection = rejection_of(saga_log.failure(session, order_id))
-                rejected_at = orders.finish(
-                    session,
-                    order_id,
-                    status=OrderStatus.REJECTED,
-                    reason=rejection.reason,
-                    traceparent=current_traceparent(),
-                )
-                if rejected_at is not None:
-                    payload = events.order_rejected(
-                        order_id=order_id, rejection=rejection, rejected_at=rejected_at
-                    )
-                    outbox.publish(session, _event(order_id, events.ORDER_REJECTED, payload))
+                self._reject(session, order_id)
             finally:
                 otel_context.detach(token)
 
         sa.event.listen(session, "before_commit", reject, once=True)
 
-    return SagaDefinition(
-        name=SAGA_NAME,
-        version=1,
-        data=OrderSagaData,
-        steps=[
-            Step(
-                name="price_order",
-                action=Command(participant="inventory", name="PriceOrder", payload=_price_payload),
-                on_reply=_remember_prices,
-                retry=retry,
-                deadline=t.deadline,
-            ),
-            Step(
-                name="record_order",
-                action=Local(run=record_order),
-                retry=RetryPolicy(max_attempts=t.local_attempts, backoff=t.backoff),
-            ),
-            Step(
-                name="reserve_credit",
-                action=Command(
-                    participant="customers", name="ReserveCredit", payload=_credit_payload
-                ),
-                compensation=Command(
-                    participant="customers", name="ReleaseCredit", payload=_credit_payload
-                ),
-                compensation_retry=undo,
-                on_reply=_remember_reservation,
-                retry=retry,
-                deadline=t.deadline,
-            ),
-            Step(
-                name="reserve_stock",
-                action=Command(
-                    participant="inventory", name="ReserveStock", payload=_stock_payload
-                ),
-                compensation=Command(
-                    participant="inventory", name="ReleaseStock", payload=_stock_payload
-                ),
-                compensation_retry=undo,
-                pivot=True,
-                retry=retry,
-                deadline=t.deadline,
-            ),
-            Step(
-                name="approve_order",
-                action=Local(run=approve_order),
-                retry=RetryPolicy(max_attempts=None, backoff=t.backoff),
-            ),
-        ],
-        on_compensated=reject_order,
-    )
+    def _reject(self, session: Session, order_id: uuid.UUID) -> None:
+        """Mark the order ``REJECTED`` with its failure's reason, if the saga compensated."""
+        if not self.saga_log.compensated(session, order_id):
+            return
+        rejection = rejection_of(self.saga_log.failure(session, order_id))
+        rejected_at = self.orders.finish(
+            session,
+            order_id,
+            status=OrderStatus.REJECTED,
+            reason=rejection.reason,
+            traceparent=current_traceparent(),
+        )
+        if rejected_at is not None:
+            payload = events.order_rejected(
+                order_id=order_id, rejection=rejection, rejected_at=rejected_at
+            )
+            self.outbox.publish(session, _event(order_id, events.ORDER_REJECTED, payload))

@@ -30,6 +30,8 @@ from eventyard_schema_registry.service_layer.ports import NewSchema, Referrer, U
 __all__ = ["SqlSession", "SqlStore", "reason"]
 
 _GLOBAL: Final = ""
+_BYTES: Final = "C"
+"""Collation for sorting subjects: code-point order (as Confluent's), whatever the database's."""
 
 
 class SqlStore:
@@ -74,7 +76,7 @@ class SqlSession:
 
     def subjects(self, *, deleted: bool, deleted_only: bool, prefix: str) -> list[str]:
         subject = subject_versions.c.subject
-        query = sa.select(subject).group_by(subject).order_by(subject)
+        query = sa.select(subject).group_by(subject).order_by(subject.collate(_BYTES))
         if prefix:
             query = query.where(subject.startswith(prefix, autoescape=True))
         if deleted_only:
@@ -195,7 +197,7 @@ class SqlSession:
                 subject_versions.c.subject, subject_versions.c.version, subject_versions.c.deleted
             )
             .where(subject_versions.c.schema_id == schema_id)
-            .order_by(subject_versions.c.subject, subject_versions.c.version)
+            .order_by(subject_versions.c.subject.collate(_BYTES), subject_versions.c.version)
         )
         return [Usage(subject=r.subject, version=r.version, deleted=r.deleted) for r in rows]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
+import structlog
 import typer
 import uvicorn
 
@@ -17,6 +17,8 @@ from eventyard_schema_registry.settings import Settings
 __all__ = ["app", "main"]
 
 app = typer.Typer(add_completion=False, help=__doc__)
+
+_LEVELS: Final = {"critical": 50, "error": 40, "warning": 30, "info": 20, "debug": 10}
 
 
 @app.command()
@@ -36,9 +38,7 @@ def serve(
     """
     given: dict[str, Any] = {"host": host, "port": port, "dsn": dsn, "db_schema": db_schema}
     settings = Settings(**{k: v for k, v in given.items() if v is not None})
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s:%(name)s: %(message)s"
-    )
+    _configure_logging(settings)
     try:
         registry = bootstrap(settings)
     except StoreError as error:
@@ -53,6 +53,29 @@ def serve(
         )
     finally:
         registry.close()
+
+
+def _configure_logging(settings: Settings) -> None:
+    """The registry's own events as JSON lines (or ``console`` text) on stderr, at the level set.
+
+    uvicorn keeps its own lines (``log_level`` is passed to it too).
+    """
+    rendering: list[Any] = (
+        [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+        if settings.log_format == "console"
+        else [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *rendering,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[settings.log_level]),
+        # The process's own stderr, never a stream a test harness swaps in and closes later.
+        logger_factory=structlog.PrintLoggerFactory(file=sys.__stderr__),
+    )
 
 
 def main() -> None:

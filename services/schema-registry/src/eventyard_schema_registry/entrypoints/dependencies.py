@@ -1,4 +1,8 @@
-"""What routes receive: the registry, and the request body as a JSON object."""
+"""What routes receive: the registry's use cases, and the request body as a JSON object.
+
+The registry ``bootstrap`` wired is ``app.state.registry``; routes for levels and modes get its
+:class:`Policies`, routes that delete get its :class:`Deletions`, the others the registry.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,24 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from eventyard_schema_registry.domain.errors import BadRequest
+from eventyard_schema_registry.service_layer.deletions import Deletions
+from eventyard_schema_registry.service_layer.policies import Policies
 from eventyard_schema_registry.service_layer.registry import Registry
 
-__all__ = ["JsonObject", "RegistryDep"]
+__all__ = ["DeletionsDep", "JsonObject", "PoliciesDep", "RegistryDep"]
 
 
 def _registry(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
+
+
+def _policies(request: Request) -> Policies:
+    return _registry(request).policies
+
+
+def _deletions(request: Request) -> Deletions:
+    return _registry(request).deletions
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -31,4 +45,6 @@ async def _json_object(request: Request) -> dict[str, Any]:
 
 
 RegistryDep = Annotated[Registry, Depends(_registry)]
+PoliciesDep = Annotated[Policies, Depends(_policies)]
+DeletionsDep = Annotated[Deletions, Depends(_deletions)]
 JsonObject = Annotated[dict[str, Any], Depends(_json_object)]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 from typing import Final
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -17,7 +17,7 @@ __all__ = ["CONTENT_TYPE", "RegistryJSONResponse", "install_error_handlers", "ra
 
 CONTENT_TYPE: Final = "application/vnd.schemaregistry.v1+json"
 
-log = logging.getLogger("eventyard_schema_registry")
+log = structlog.get_logger("eventyard_schema_registry.http")
 
 
 class RegistryJSONResponse(JSONResponse):
@@ -38,7 +38,7 @@ def _error(status: int, error_code: int, message: str) -> RegistryJSONResponse:
 async def _registry_error(_: Request, error: Exception) -> Response:
     assert isinstance(error, RegistryError)
     if error.status >= 500:
-        log.error("%s", error.message)
+        log.error("request failed", error_code=error.error_code, message=error.message)
     return RegistryJSONResponse(error.body(), status_code=error.status)
 
 

@@ -8,7 +8,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from eventyard_schema_registry.entrypoints.bodies import register_request
-from eventyard_schema_registry.entrypoints.dependencies import JsonObject, RegistryDep
+from eventyard_schema_registry.entrypoints.dependencies import (
+    DeletionsDep,
+    JsonObject,
+    RegistryDep,
+)
 from eventyard_schema_registry.entrypoints.responses import raw
 from eventyard_schema_registry.entrypoints.views import page, version_view
 
@@ -52,9 +56,11 @@ def lookup(
 
 
 @router.delete("/{subject}")
-def delete_subject(subject: str, registry: RegistryDep, permanent: Permanent = False) -> list[int]:
+def delete_subject(
+    subject: str, deletions: DeletionsDep, permanent: Permanent = False
+) -> list[int]:
     """Soft-delete the subject, or (``permanent``) remove it once soft-deleted."""
-    return registry.delete_subject(subject, permanent=permanent)
+    return deletions.delete_subject(subject, permanent=permanent)
 
 
 @router.get("/{subject}/versions")
@@ -113,7 +119,7 @@ def referenced_by(
 
 @router.delete("/{subject}/versions/{version}")
 def delete_version(
-    subject: str, version: str, registry: RegistryDep, permanent: Permanent = False
+    subject: str, version: str, deletions: DeletionsDep, permanent: Permanent = False
 ) -> int:
     """Soft-delete one version, or (``permanent``) remove it once soft-deleted."""
-    return registry.delete_version(subject, version, permanent=permanent)
+    return deletions.delete_version(subject, version, permanent=permanent)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
+import structlog
 
 from eventyard_schema_registry.domain.errors import (
-    OperationNotPermitted,
     ReferenceExists,
     SubjectNotFound,
     SubjectNotSoftDeleted,
@@ -14,26 +13,30 @@ from eventyard_schema_registry.domain.errors import (
     VersionNotSoftDeleted,
     VersionSoftDeleted,
 )
-from eventyard_schema_registry.domain.model import LATEST, Mode, SubjectVersion, parse_version
+from eventyard_schema_registry.domain.model import LATEST, SubjectVersion, parse_version
 from eventyard_schema_registry.service_layer.policies import Policies
-from eventyard_schema_registry.service_layer.ports import StoreSession
+from eventyard_schema_registry.service_layer.ports import Store
 
 __all__ = ["Deletions"]
 
-log = logging.getLogger("eventyard_schema_registry")
+log = structlog.get_logger("eventyard_schema_registry.deletions")
 
 
-class Deletions(Policies):
+class Deletions:
     """A soft delete hides versions (ids stay readable); a permanent one removes them.
 
     A permanent delete needs a soft delete first; a version that another subject's schema
-    references cannot go (42206); READONLY refuses both.
+    references cannot go (42206); READONLY (from ``policies``) refuses both.
     """
+
+    def __init__(self, store: Store, *, policies: Policies) -> None:
+        self.store = store
+        self.policies = policies
 
     def delete_subject(self, subject: str, *, permanent: bool = False) -> list[int]:
         """Soft-delete every live version, or (``permanent``) remove soft-deleted ones."""
         with self.store.session(lock=subject) as session:
-            self._check_writable(session, subject)
+            self.policies.check_writable(session, subject)
             history = session.versions(subject)
             if not history:
                 raise SubjectNotFound(subject)
@@ -53,14 +56,14 @@ class Deletions(Policies):
                 session.set_mode(subject, None)
             else:
                 session.mark_deleted(subject, targets)
-        log.info("deleted %s versions %s (permanent=%s)", subject, targets, permanent)
+        log.info("subject deleted", subject=subject, versions=targets, permanent=permanent)
         return targets
 
     def delete_version(self, subject: str, version: str, *, permanent: bool = False) -> int:
         """Soft-delete one version, or (``permanent``) remove a soft-deleted one."""
         number = parse_version(version)
         with self.store.session(lock=subject) as session:
-            self._check_writable(session, subject)
+            self.policies.check_writable(session, subject)
             history = session.versions(subject)
             if not history:
                 raise SubjectNotFound(subject)
@@ -79,12 +82,8 @@ class Deletions(Policies):
                     session.set_mode(subject, None)
             else:
                 session.mark_deleted(subject, [target.version])
-        log.info("deleted %s version %d (permanent=%s)", subject, target.version, permanent)
+        log.info("version deleted", subject=subject, version=target.version, permanent=permanent)
         return target.version
-
-    def _check_writable(self, session: StoreSession, subject: str) -> None:
-        if self._mode_in_scope(session, subject) is Mode.READONLY:
-            raise OperationNotPermitted(f"Subject {subject} is in read-only mode")
 
 
 def _deletion_target(

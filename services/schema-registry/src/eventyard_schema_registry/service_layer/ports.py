@@ -1,4 +1,8 @@
-"""The storage the registry needs: one small interface, implemented by ``adapters.sql``."""
+"""The storage the registry needs: one small interface.
+
+Implemented by ``adapters.sql`` (PostgreSQL) and ``adapters.memory`` (tests); both pass
+:class:`eventyard_schema_registry.testing.StoreContract`.
+"""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import structlog
 
 from eventyard.schemas import CompatibilityLevel
 from eventyard_schema_registry.domain.compatibility import compatibility_messages
@@ -23,25 +23,30 @@ from eventyard_schema_registry.domain.model import (
     parse_version,
 )
 from eventyard_schema_registry.service_layer.deletions import Deletions
+from eventyard_schema_registry.service_layer.policies import Policies
 from eventyard_schema_registry.service_layer.ports import Store, StoreSession, Usage
 from eventyard_schema_registry.service_layer.schemas import Prepared, Resolver
 
 __all__ = ["Registry"]
 
-log = logging.getLogger("eventyard_schema_registry")
+log = structlog.get_logger("eventyard_schema_registry.registry")
 
 
-class Registry(Deletions):
+class Registry:
     """Confluent Schema Registry's behaviour over a :class:`Store`.
 
-    Reads run in one store transaction each. Writers of one subject take its lock, so its
+    Subjects, versions, schemas by id and compatibility checks are its own methods; levels and
+    modes are :attr:`policies`, soft and permanent deletion :attr:`deletions`, all on the same
+    store. Reads run in one store transaction each. Writers of one subject take its lock, so its
     versions are numbered without gaps or duplicates even across registry processes.
     """
 
     def __init__(
         self, store: Store, *, default_level: CompatibilityLevel = CompatibilityLevel.BACKWARD
     ) -> None:
-        super().__init__(store, default_level=default_level)
+        self.store = store
+        self.policies = Policies(store, default_level=default_level)
+        self.deletions = Deletions(store, policies=self.policies)
 
     def ping(self) -> None:
         """Raise :class:`StoreError` unless the store answers."""
@@ -99,11 +104,11 @@ class Registry(Deletions):
         found = self._registered(session, history, prepared, request.id)
         if found is not None:
             return found
-        mode = self._mode_in_scope(session, subject)
+        mode = self.policies.mode_in_scope(session, subject)
         _check_mode(subject, mode, importing=request.id is not None)
         if mode is Mode.READWRITE:
             live = [v for v in history if not v.deleted]
-            level = self._level_in_scope(session, subject)
+            level = self.policies.level_in_scope(session, subject)
             messages = compatibility_messages(prepared.parsed, resolver.checked(live), level)
             if messages:
                 raise IncompatibleSchema(subject, messages)
@@ -115,7 +120,7 @@ class Registry(Deletions):
         if gone:
             session.remove_versions(subject, gone)
         session.add_version(subject, number, schema_id)
-        log.info("registering %s version %d as schema id %d", subject, number, schema_id)
+        log.info("registering schema", subject=subject, version=number, schema_id=schema_id)
         new = prepared.new
         stored = StoredSchema(
             id=schema_id, schema_type=new.schema_type, schema=new.schema, references=new.references
@@ -198,7 +203,7 @@ class Registry(Deletions):
                 if verbose:
                     return [error.message]
                 raise
-            level = self._level_in_scope(session, subject)
+            level = self.policies.level_in_scope(session, subject)
             return compatibility_messages(prepared.parsed, resolver.checked(previous), level)
 
     # -- helpers -------------------------------------------------------------------------------

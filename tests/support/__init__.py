@@ -1,0 +1,1 @@
+"""Shared test support: README runner, `eventually`, and types the tests share."""
