@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import psycopg
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 from psycopg import sql
 
 from eventyard.cdc._batch import Run
@@ -18,7 +18,7 @@ from eventyard.cdc._projection import ApplyContext, Projection
 from eventyard.cdc._runner_config import RunnerConfig
 from eventyard.kafka import TopicPartitionKey
 
-__all__ = ["apply_rebuild_batch", "log_ends", "swap_in"]
+__all__ = ["apply_rebuild_batch", "below_ends", "log_ends", "swap_in"]
 
 
 def log_ends(reader: Consumer, config: RunnerConfig) -> dict[TopicPartitionKey, int]:
@@ -120,3 +120,22 @@ def swap_in(
                         )
                     )
         offsets.save(conn, projection, positions)
+
+
+def below_ends(
+    messages: list[Message],
+    ends: Mapping[TopicPartitionKey, int],
+    positions: dict[TopicPartitionKey, int],
+) -> list[Message]:
+    """The messages below the log ends a rebuild started from; advances ``positions``."""
+    wanted: list[Message] = []
+    for message in messages:
+        if message.error() is not None:
+            continue
+        key = (message.topic() or "", message.partition() or 0)
+        offset = message.offset() or 0
+        if key not in ends or offset >= ends[key]:
+            continue
+        wanted.append(message)
+        positions[key] = offset + 1
+    return wanted

@@ -38,7 +38,7 @@ from eventyard.cdc._decoder import Decoder
 from eventyard.cdc._exceptions import DeadLetterFailed, ProjectionError, RebuildFailed
 from eventyard.cdc._offsets import BEGINNING, OffsetStore
 from eventyard.cdc._projection import ApplyContext, Projection
-from eventyard.cdc._rebuild import apply_rebuild_batch, log_ends, swap_in
+from eventyard.cdc._rebuild import apply_rebuild_batch, below_ends, log_ends, swap_in
 from eventyard.cdc._runner_config import PartitionLag, RebuildReport, RunnerConfig, RunnerMetrics
 from eventyard.cdc._tracing import ApplyTracing, BatchTrace
 from eventyard.kafka import StaticMemberGuard, TopicPartitionKey
@@ -660,16 +660,7 @@ class ProjectionRunner:
                 if timeout_s is not None and time.monotonic() - started > timeout_s:
                     raise RebuildFailed(f"rebuild not done after {timeout_s:.0f} s: {positions}")
                 messages = reader.consume(self.config.batch_size, self.config.poll_timeout_s)
-                wanted: list[Message] = []
-                for message in messages:
-                    if message.error() is not None:
-                        continue
-                    where = (message.topic() or "", message.partition() or 0)
-                    offset = message.offset() or 0
-                    if where not in ends or offset >= ends[where]:
-                        continue
-                    wanted.append(message)
-                    positions[where] = offset + 1
+                wanted = below_ends(messages, ends, positions)
                 chunk = decode_chunk(self.decoder, wanted)
                 poison += len(chunk.poison)  # dead-lettered already by the live runner
                 events += len(wanted) - len(chunk.poison)
